@@ -1,0 +1,146 @@
+"""Fetch source files into the shared download cache, verified before they are used.
+
+A file reaches the cache only under a temporary name first and is renamed into
+place after its sha256 matched, so a cut or corrupt download never looks done.
+"""
+import hashlib
+import os
+import shlex
+import subprocess
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+
+from rvbuild import BuildError
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Debian:
+    """Where apt finds the same file: a source package's file, or a binary package (.deb).
+
+    `filename` is the file's name in Debian when it differs from ours; `refresh` says
+    how to pin a newer version once the pinned one has left the archive."""
+    package: str
+    filename: str = ""
+    version: str = ""
+    binary: bool = False
+    refresh: str = ""
+
+    def apt_command(self):
+        spec = f"{self.package}={self.version}" if self.version else self.package
+        if self.binary:
+            return ["apt-get", "download", "--print-uris", spec]
+        return ["apt-get", "source", "--print-uris", spec]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One pinned file: its name in the cache, its sha256, and where to get it."""
+    filename: str
+    sha256: str
+    urls: tuple = ()
+    debian: Debian = None
+    patches: tuple = field(default=())
+
+    def __post_init__(self):
+        object.__setattr__(self, "urls", tuple(self.urls))
+        object.__setattr__(self, "patches", tuple(self.patches))
+
+
+def sha256_of(path, progress=None):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            if progress:
+                progress.update(len(chunk))
+    return digest.hexdigest()
+
+
+def verify(path, sha256):
+    actual = sha256_of(path)
+    if actual != sha256:
+        raise BuildError(
+            f"checksum mismatch for {path}: got {actual}, expected {sha256}; "
+            f"delete the file and run again (or fix the pinned sha256 if the release really changed)")
+
+
+def debian_uris(debian, filename, run=subprocess.run):
+    """URLs apt would download `filename` from (no host is written down here)."""
+    filename = debian.filename or filename
+    try:
+        out = run(debian.apt_command(), capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return []
+    if debian.version and "was not found" in out.stderr:
+        raise BuildError(f"the pinned {debian.package} {debian.version} is no longer in the Debian archive; "
+                         f"{debian.refresh or 'pin a version apt-cache policy lists'}")
+    uris = []
+    for line in out.stdout.splitlines():
+        parts = shlex.split(line)
+        if len(parts) >= 2 and parts[1] == filename and "://" in parts[0]:
+            uris.append(parts[0])
+    return uris
+
+
+def _progress(total, desc, enabled):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+
+
+def download(url, dest, progress=True, timeout=60):
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        bar = _progress(total, os.path.basename(dest), progress)
+        try:
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                if bar:
+                    bar.update(len(chunk))
+        finally:
+            if bar:
+                bar.close()
+        if total is not None and out.tell() != total:
+            raise OSError(f"got {out.tell()} of {total} bytes")
+
+
+def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
+    """Return the path of `source` in `cache_dir`, downloading and verifying it if needed."""
+    dest = os.path.join(cache_dir, source.filename)
+    if os.path.exists(dest):
+        verify(dest, source.sha256)
+        return dest
+    os.makedirs(cache_dir, exist_ok=True)
+    candidates = list(source.urls)
+    if source.debian:
+        try:
+            candidates += resolve_debian(source.debian, source.filename)
+        except BuildError:
+            if not candidates:
+                raise
+    failures = []
+    for url in candidates:
+        fd, tmp = tempfile.mkstemp(prefix=f".{source.filename}.", suffix=".part", dir=cache_dir)
+        os.close(fd)
+        try:
+            download(url, tmp, progress)
+            actual = sha256_of(tmp)
+            if actual != source.sha256:
+                raise OSError(f"sha256 {actual}, expected {source.sha256}")
+            os.replace(tmp, dest)
+            return dest
+        except Exception as error:  # every failure means: try the next place
+            failures.append(f"{url}: {error}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    if not candidates:
+        failures.append("no URL known" + (f" and apt does not know {source.debian.package}"
+                                          f"{'=' + source.debian.version if source.debian.version else ''}"
+                                          if source.debian else ""))
+    raise BuildError(f"could not fetch {source.filename} ({'; '.join(failures)}); "
+                     f"put a verified copy in {cache_dir}/ or check the network and apt's deb-src entry")

@@ -1,0 +1,41 @@
+"""Host programs the build runs, and the Debian package that provides each."""
+import shutil
+
+from rvbuild import BuildError
+
+DEBIAN_PACKAGE = {
+    "riscv64-linux-gnu-gcc": "gcc-riscv64-linux-gnu",
+    "qemu-system-riscv64": "qemu-system-misc",
+    "qemu-system-riscv32": "qemu-system-misc",
+    "make": "make",
+    "gcc": "gcc",
+    "flex": "flex",
+    "bison": "bison",
+    "bc": "bc",
+    "perl": "perl",
+    "cpio": "cpio",
+    "patch": "patch",
+    "tar": "tar",
+    "xz": "xz-utils",
+    "bzip2": "bzip2",
+    "dpkg-deb": "dpkg",
+    "mkfs.ext4": "e2fsprogs",
+    "fakeroot": "fakeroot",
+    "dtc": "device-tree-compiler",
+    "ccache": "ccache",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+}
+
+
+def missing(tools, which=shutil.which):
+    return [tool for tool in tools if which(tool) is None]
+
+
+def require(*tools, which=shutil.which):
+    """Fail with the apt-get line that installs whatever of `tools` is missing."""
+    absent = missing(tools, which)
+    if absent:
+        packages = sorted({DEBIAN_PACKAGE.get(tool, tool) for tool in absent})
+        raise BuildError(f"missing host tool{'s' if len(absent) > 1 else ''} {', '.join(absent)}: "
+                         f"run ./setup, or apt-get install {' '.join(packages)}")

@@ -1,0 +1,19 @@
+"""QEMU command lines for booting a built variant, and SSH into it."""
+
+SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
+
+
+def command(qemu, firmware_args, image, ssh_port, memory="256M", smp=2, snapshot=True):
+    """The guest's disk, network (SSH forwarded from 127.0.0.1 only) and entropy on virtio-mmio."""
+    return [qemu, "-M", "virt", "-m", str(memory), "-smp", str(smp), "-nographic", "-no-reboot",
+            *firmware_args,
+            "-drive", f"file={image},format=raw,if=none,id=hd0", "-device", "virtio-blk-device,drive=hd0",
+            "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22",
+            "-device", "virtio-net-device,netdev=net0",
+            "-object", "rng-random,filename=/dev/urandom,id=rng0", "-device", "virtio-rng-device,rng=rng0",
+            *(["-snapshot"] if snapshot else [])]
+
+
+def ssh_command(key, port, *remote):
+    return ["ssh", "-i", key, "-p", str(int(port)), *SSH_OPTIONS, "root@127.0.0.1", *remote]

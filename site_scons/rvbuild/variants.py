@@ -1,0 +1,25 @@
+"""Variants are small data files, variants/<name>.py, of plain assignments."""
+import os
+import runpy
+
+from rvbuild import BuildError
+
+REQUIRED = ("xlen", "kernel", "firmware", "kernel_cross", "userspace_toolchain", "qemu")
+
+
+def names(directory):
+    return sorted(name[:-3] for name in os.listdir(directory)
+                  if name.endswith(".py") and not name.startswith("_"))
+
+
+def load(directory, name):
+    known = names(directory)
+    if name not in known:
+        raise BuildError(f"unknown variant {name!r}; choose one of: {', '.join(known)} "
+                         f"(files in {directory}/)")
+    path = os.path.join(directory, f"{name}.py")
+    settings = {key: value for key, value in runpy.run_path(path).items() if not key.startswith("_")}
+    missing = [key for key in REQUIRED if key not in settings]
+    if missing:
+        raise BuildError(f"{path} does not set {', '.join(missing)}")
+    return dict(settings, name=name)

@@ -1,0 +1,89 @@
+"""SCons tool: the Linux kernel, built by its own Kbuild.
+
+env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build directory:
+- kernel.config: allnoconfig plus the fragments, merged by the kernel's
+  scripts/kconfig/merge_config.sh in kconfig/; every requested option is checked
+  to have stuck, and the file is rewritten only when its content changes, so a
+  comment-only fragment edit stops here.
+- Image and vmlinux: `make Image` in obj/, which SCons never deletes, so Kbuild
+  rebuilds incrementally.
+"""
+import os
+
+import SCons.Action
+
+from rvbuild import BuildError, hosttools, kconfig, toolchain
+from rvbuild.files import copy_if_changed, write_if_changed
+from rvbuild.run import run_logged
+
+KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl"]
+
+
+def _make_variables(env, ccache=True):
+    cross = env["KERNEL_CROSS"]
+    return {
+        "ARCH": env["KERNEL_ARCH"],
+        "CROSS_COMPILE": f"ccache {cross}" if ccache and env["CCACHE"] else cross,
+        # Identical inputs give an identical Image, so nothing downstream rebuilds for nothing.
+        "KBUILD_BUILD_TIMESTAMP": "@0",
+        "KBUILD_BUILD_USER": "rvbuild",
+        "KBUILD_BUILD_HOST": "rvbuild",
+        "KBUILD_BUILD_VERSION": "1",
+    }
+
+
+def _merge_config(target, source, env):
+    tree = env["RV_TREE"].path
+    scratch = os.path.join(target[0].dir.abspath, "kconfig")
+    os.makedirs(scratch, exist_ok=True)
+    fragments = env["RV_FRAGMENTS"]
+    run_logged([[os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-n", "-O", scratch,
+                 "/dev/null", *fragments]],
+               env["RV_LOG"], cwd=tree, extra_env=_make_variables(env))
+    merged = os.path.join(scratch, ".config")
+    misses = kconfig.not_stuck(kconfig.requested(fragments), kconfig.read(merged))
+    if misses:
+        raise BuildError(f"kernel options did not stick: {kconfig.describe(misses)}; "
+                         f"check their spelling and what they depend on (`make O={scratch} menuconfig` "
+                         f"in {tree}, then search with /)")
+    with open(merged) as f:
+        write_if_changed(target[0].abspath, f.read())
+
+
+def _build_kernel(target, source, env):
+    tree = env["RV_TREE"].path
+    obj = os.path.join(target[0].dir.abspath, "obj")
+    os.makedirs(obj, exist_ok=True)
+    copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
+    variables = [f"{name}={value}" for name, value in _make_variables(env).items()]
+    run_logged([["make", "-C", tree, f"O={obj}", *variables, f"-j{env['MAKE_JOBS']}", "Image"]],
+               env["RV_LOG"])
+    for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target):
+        copy_if_changed(os.path.join(obj, built), node.abspath)
+
+
+def LinuxKernel(env, tree, fragments):
+    hosttools.require(*KERNEL_TOOLS, env["KERNEL_CROSS"] + "gcc")
+    if env["CCACHE"]:
+        hosttools.require("ccache")
+    fragments = [env.File(fragment).srcnode() for fragment in fragments]
+    compiler = env.Value(f"{toolchain.compiler_version(env['KERNEL_CROSS'] + 'gcc')} "
+                         f"{sorted(_make_variables(env, ccache=False).items())}")
+    log = env.File("$LOG_DIR/linux.log").abspath
+    overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments])
+    config = env.Command("kernel.config", fragments + tree.nodes() + [compiler],
+                         SCons.Action.Action(_merge_config, "KCONFIG  $TARGET"), **overrides)
+    env.Precious(config)
+    kernel = env.Command(["Image", "vmlinux"], config + tree.nodes() + [compiler],
+                         SCons.Action.Action(_build_kernel, "LINUX    $TARGET"), **overrides)
+    env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig")])
+    return kernel
+
+
+def generate(env):
+    env.SetDefault(KERNEL_ARCH="riscv", CCACHE=True, MAKE_JOBS=os.cpu_count())
+    env.AddMethod(LinuxKernel)
+
+
+def exists(env):
+    return True

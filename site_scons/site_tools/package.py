@@ -1,0 +1,137 @@
+"""SCons tool: userspace packages and firmware built by their own make, out of tree.
+
+Each builder runs the package's make in obj/ next to its outputs (SCons never
+deletes obj/, so make stays incremental), then copies the files it produced to
+the declared targets. A toolchain's identity is a Value source of every target.
+
+env.KconfigPackage(tree, config, outputs)      BusyBox-style: a full .config kept in the repo
+env.AutotoolsPackage(tree, configure_args, make_args, outputs, extra_files)
+env.MakePackage(tree, make_args, outputs)       plain make, e.g. OpenSBI
+env.CrossEnvironment()                          SCons' own C builders for the target
+"""
+import os
+
+import SCons.Action
+
+from rvbuild import BuildError, hosttools, kconfig, toolchain
+from rvbuild.files import copy_if_changed
+from rvbuild.run import run_logged
+
+
+def _objdir(target):
+    return os.path.join(target[0].dir.abspath, "obj")
+
+
+def _copy_outputs(env, target):
+    obj = _objdir(target)
+    for node, built in zip(target, env["RV_OUTPUTS"]):
+        copy_if_changed(os.path.join(obj, built), node.abspath)
+
+
+def _make(env, *args):
+    return ["make", f"-j{env['MAKE_JOBS']}", *args]
+
+
+def _kconfig_package(target, source, env):
+    obj, tree = _objdir(target), env["RV_TREE"].path
+    config = env["RV_CONFIG"]
+    os.makedirs(obj, exist_ok=True)
+    copy_if_changed(config, os.path.join(obj, ".config"))
+    make_vars = env["RV_MAKE_VARS"]
+    run_logged([["make", "-C", tree, f"O={obj}", *make_vars, "oldconfig"]], env["RV_LOG"])
+    misses = kconfig.not_stuck(kconfig.read(config), kconfig.read(os.path.join(obj, ".config")))
+    if misses:
+        raise BuildError(f"{os.path.basename(config)} options did not stick: {kconfig.describe(misses)}; "
+                         f"fix them with `make O={obj} menuconfig` in {tree} and copy .config back")
+    run_logged([_make(env, "-C", obj, *make_vars, *env["RV_OUTPUTS"])], env["RV_LOG"])
+    _copy_outputs(env, target)
+
+
+def _autotools_package(target, source, env):
+    obj, tree = _objdir(target), env["RV_TREE"].path
+    os.makedirs(obj, exist_ok=True)
+    for name, node in env["RV_EXTRA_FILES"].items():
+        copy_if_changed(node.abspath, os.path.join(obj, name))
+    run_logged([[os.path.join(tree, "configure"), *env["RV_CONFIGURE_ARGS"]],
+                _make(env, *env["RV_MAKE_VARS"])], env["RV_LOG"], cwd=obj)
+    _copy_outputs(env, target)
+
+
+def _make_package(target, source, env):
+    obj = _objdir(target)
+    os.makedirs(obj, exist_ok=True)
+    run_logged([_make(env, "-C", env["RV_TREE"].path, f"O={obj}", *env["RV_MAKE_VARS"])], env["RV_LOG"])
+    _copy_outputs(env, target)
+
+
+def _declare(env, name, action, tree, outputs, inputs, label, **overrides):
+    """Targets `outputs` (name in build dir -> path under obj/) built by `action`."""
+    hosttools.require("make")
+    signature = env.Value(repr([overrides.get(key) for key in
+                                ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
+    targets = env.Command(list(outputs), tree.nodes() + list(inputs) + [signature],
+                          SCons.Action.Action(action, f"{label:<8} $TARGET"),
+                          RV_TREE=tree, RV_OUTPUTS=list(outputs.values()),
+                          RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath, **overrides)
+    env.Clean(targets, env.Dir("obj"))
+    return targets
+
+
+def _userspace(env):
+    tc = toolchain.get(env["USERSPACE_TOOLCHAIN"])
+    tc.require()
+    return tc
+
+
+def KconfigPackage(env, name, tree, config, outputs):
+    tc = _userspace(env)
+    config = env.File(config).srcnode()
+    return _declare(env, name, _kconfig_package, tree, outputs, [config], name.upper(),
+                    RV_CONFIG=config.abspath, RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}"],
+                    RV_TOOLCHAIN_ID=tc.identity())
+
+
+def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None):
+    tc = _userspace(env)
+    extra = {dest: env.File(path).srcnode() for dest, path in (extra_files or {}).items()}
+    configure = [f"--host={tc.prefix.rstrip('-')}", f"CC={tc.tool('gcc')}", f"CFLAGS={tc.cflags}",
+                 f"LDFLAGS={tc.ldflags}", *configure_args]
+    return _declare(env, name, _autotools_package, tree, outputs, extra.values(), name.upper(),
+                    RV_EXTRA_FILES=extra, RV_CONFIGURE_ARGS=configure, RV_MAKE_VARS=list(make_args),
+                    RV_TOOLCHAIN_ID=tc.identity())
+
+
+def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None):
+    if compiler:
+        hosttools.require(compiler)
+    return _declare(env, name, _make_package, tree, outputs, inputs, name.upper(),
+                    RV_MAKE_VARS=list(make_args),
+                    RV_TOOLCHAIN_ID=toolchain.compiler_version(compiler) if compiler else "")
+
+
+def CrossEnvironment(env):
+    """An Environment whose C builders compile and link for the target, statically."""
+    tc = _userspace(env)
+    cross = env.Clone(tools=["gcc", "gnulink"], CC=tc.tool("gcc"), LINK=tc.tool("gcc"),
+                      CFLAGS=tc.cflags.split(), LINKFLAGS=tc.ldflags.split(),
+                      CCCOMSTR="CC       $TARGET", LINKCOMSTR="LINK     $TARGET")
+    cross["RV_TOOLCHAIN_VALUE"] = env.Value(tc.identity())
+    cross.AddMethod(CrossProgram)
+    return cross
+
+
+def CrossProgram(env, target, sources):
+    objects = env.Object(sources)
+    # SCons signs the command line, not the compiler binary: add the compiler's version.
+    env.Depends(objects, env["RV_TOOLCHAIN_VALUE"])
+    return env.Program(target, objects)
+
+
+def generate(env):
+    env.SetDefault(MAKE_JOBS=os.cpu_count(), LOG_DIR="logs")
+    for method in (KconfigPackage, AutotoolsPackage, MakePackage, CrossEnvironment):
+        env.AddMethod(method)
+
+
+def exists(env):
+    return True

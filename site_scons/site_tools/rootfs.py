@@ -1,0 +1,59 @@
+"""SCons tool: the root filesystem image, and the SSH key pair that logs into it.
+
+env.RootFilesystem(target, items, overlay, permissions, dirs, symlinks, size)
+env.SshKeyPair(target)   generated once per build directory; its .pub is authorized in the image
+"""
+import dataclasses
+import os
+import subprocess
+
+import SCons.Action
+
+from rvbuild import hosttools, rootfs
+
+
+def _rootfs(target, source, env):
+    spec = env["RV_ROOTFS"]
+    root = os.path.join(target[0].dir.abspath, "rootfs")
+    rootfs.stage(root, spec["overlay"], spec["items"], spec["dirs"], spec["symlinks"],
+                 rootfs.read_permissions(spec["permissions"]))
+    rootfs.make_ext4(root, target[0].abspath, spec["size"])
+
+
+def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=None, size="64M"):
+    hosttools.require("fakeroot", "mkfs.ext4")
+    overlay = env.Dir(overlay).srcnode()
+    permissions = env.File(permissions).srcnode()
+    overlay_files = [env.File(os.path.join(directory, name))
+                     for directory, _, names in os.walk(overlay.abspath) for name in names]
+    nodes = [item.source for item in items]
+    resolved = [dataclasses.replace(item, source=item.source.abspath) for item in items]
+    spec = dict(overlay=overlay.abspath, permissions=permissions.abspath, items=resolved,
+                dirs=list(dirs), symlinks=dict(symlinks or {}), size=size)
+    layout = env.Value(repr(spec))
+    return env.Command(target, nodes + overlay_files + [permissions, layout],
+                       SCons.Action.Action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
+
+
+def _keygen(target, source, env):
+    key = target[0].abspath
+    for path in (key, key + ".pub"):
+        if os.path.exists(path):
+            os.unlink(path)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rvbuild", "-f", key], check=True)
+
+
+def SshKeyPair(env, target):
+    hosttools.require("ssh-keygen")
+    pair = env.Command([target, target + ".pub"], [], SCons.Action.Action(_keygen, "SSHKEY   $TARGET"))
+    env.NoClean(pair)
+    return pair
+
+
+def generate(env):
+    env.AddMethod(RootFilesystem)
+    env.AddMethod(SshKeyPair)
+
+
+def exists(env):
+    return True

@@ -1,0 +1,78 @@
+"""SCons tool: pinned sources, fetched into the shared cache and unpacked once for all variants.
+
+env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>,
+its anchor file (the node other builders depend on) and a Value naming exactly
+what was unpacked (sha256, subdir, patches), for the signatures of those builders.
+"""
+import os
+from dataclasses import dataclass
+
+import SCons.Action
+import SCons.Node.Python
+
+from rvbuild import fetch, unpack
+
+_trees = {}
+
+
+@dataclass
+class Tree:
+    path: str
+    anchor: object
+    identity: object
+
+    def nodes(self):
+        return [self.anchor, self.identity]
+
+
+def _fetch(target, source, env):
+    fetch.fetch(env["RV_SOURCE"], os.path.dirname(target[0].abspath), progress=env["PROGRESS"])
+
+
+def _unpack(target, source, env):
+    spec = env["RV_UNPACK"]
+    unpack.unpack(source[0].abspath, target[0].dir.abspath, spec["subdir"], spec["inner"],
+                  [patch.abspath for patch in source[2:]], progress=env["PROGRESS"])
+
+
+def FetchSource(env, source):
+    """The cached file of `source`, fetched and verified when missing."""
+    archive = env.File(os.path.join(env.subst("$DL_DIR"), source.filename))
+    if not archive.has_builder():
+        pinned = env.Value(f"{source.filename} sha256={source.sha256}")
+        env["RV_CACHE_ENV"].Command(archive, pinned, SCons.Action.Action(_fetch, "FETCH    $TARGET"),
+                                    RV_SOURCE=source)
+        env.Precious(archive)
+        env.NoClean(archive)
+    return archive
+
+
+def SourceTree(env, source, name, subdir, anchor="Makefile", inner=None):
+    tree_dir = env.Dir("$SRC_DIR").Dir(name)
+    if tree_dir.abspath in _trees:
+        return _trees[tree_dir.abspath]
+    archive = FetchSource(env, source)
+    patches = [env.File(patch).srcnode() for patch in source.patches]
+    identity = env.Value(" ".join([source.sha256, subdir, inner or ""] +
+                                  [fetch.sha256_of(patch.abspath) for patch in patches]))
+    anchor_node = tree_dir.File(anchor)
+    env["RV_CACHE_ENV"].Command(anchor_node, [archive, identity] + patches,
+                                SCons.Action.Action(_unpack, "UNPACK   $TARGET.dir"),
+                                RV_UNPACK={"subdir": subdir, "inner": inner})
+    env.NoClean(anchor_node)
+    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, anchor_node, identity)
+    return tree
+
+
+def generate(env):
+    env.SetDefault(DL_DIR="#dl", SRC_DIR="#build/src", PROGRESS=True)
+    # Cached files are written once, by rename: their timestamp is a safe and cheap signature.
+    cache_env = env.Clone()
+    cache_env.Decider("content-timestamp")
+    env["RV_CACHE_ENV"] = cache_env
+    env.AddMethod(FetchSource)
+    env.AddMethod(SourceTree)
+
+
+def exists(env):
+    return True
