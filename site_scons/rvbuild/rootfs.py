@@ -59,6 +59,7 @@ def stage(root, overlay, items, dirs=(), symlinks=None, permissions=None):
     for directory in dirs:
         os.makedirs(_inside(root, directory), exist_ok=True)
     for link, target in (symlinks or {}).items():
+        os.makedirs(os.path.dirname(_inside(root, link)), exist_ok=True)
         os.symlink(target, _inside(root, link))
     for item in items:
         if isinstance(item, BusyBoxLinks):
@@ -82,16 +83,31 @@ def stage(root, overlay, items, dirs=(), symlinks=None, permissions=None):
             os.utime(os.path.join(directory, name), (IMAGE_TIME, IMAGE_TIME), follow_symlinks=False)
 
 
+def _pin_inode_times(root, image, env):
+    """mkfs.ext4 -d copies each file's ctime and atime, which nothing can set: pin them in the image."""
+    paths = ["/"] + ["/" + os.path.relpath(os.path.join(directory, name), root)
+                     for directory, subdirs, files in os.walk(root) for name in subdirs + files]
+    requests = "".join(f'set_inode_field "{path}" {field} @{IMAGE_TIME}\n'
+                       for path in paths for field in ("ctime", "atime"))
+    result = subprocess.run(["debugfs", "-w", "-f", "-", image], input=requests, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"debugfs could not set inode times: {result.stderr.strip()}")
+
+
 def make_ext4(root, image, size):
     """Write the ext4 image of `root` to `image` (through a temporary file)."""
     tmp = f"{image}.tmp"
     script = 'chown -R 0:0 "$1" && mkfs.ext4 -q -F -L rootfs -U "$3" -E hash_seed="$3" -d "$1" "$2" "$4"'
-    result = subprocess.run(["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
-                            env=dict(os.environ, E2FSPROGS_FAKE_TIME=str(IMAGE_TIME)),
-                            capture_output=True, text=True)
-    if result.returncode != 0:
+    env = dict(os.environ, E2FSPROGS_FAKE_TIME=str(IMAGE_TIME))
+    try:
+        result = subprocess.run(["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
+                                env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            problem = "; ".join((result.stderr or result.stdout).strip().splitlines())
+            raise BuildError(f"mkfs.ext4 failed: {problem} (a bigger rootfs_size may help)")
+        _pin_inode_times(root, tmp, env)
+        os.replace(tmp, image)
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise BuildError(f"mkfs.ext4 failed: {(result.stderr or result.stdout).strip()} "
-                         f"(a bigger rootfs_size may help)")
-    os.replace(tmp, image)

@@ -1,0 +1,47 @@
+"""Variants, locks, host tools and the QEMU command line."""
+import pytest
+
+from conftest import ROOT
+from rvbuild import BuildError, hosttools, lock, qemu, variants
+
+VARIANTS = f"{ROOT}/variants"
+
+
+def test_variants_are_listed_and_loaded():
+    assert "rv64" in variants.names(VARIANTS)
+    rv64 = variants.load(VARIANTS, "rv64")
+    assert rv64["xlen"] == 64 and rv64["kernel"] == "6.1" and rv64["name"] == "rv64"
+
+
+def test_unknown_variant_lists_the_known_ones():
+    with pytest.raises(BuildError, match=r"unknown variant 'rv65'; choose one of: .*rv64"):
+        variants.load(VARIANTS, "rv65")
+
+
+def test_missing_host_tool_names_its_debian_package():
+    with pytest.raises(BuildError) as error:
+        hosttools.require("make", "qemu-system-riscv64", "mkfs.ext4",
+                          which=lambda tool: None if tool != "make" else "/usr/bin/make")
+    assert str(error.value) == ("missing host tools qemu-system-riscv64, mkfs.ext4: "
+                                "run ./setup, or apt-get install e2fsprogs qemu-system-misc")
+
+
+def test_kernel_lock_is_complete():
+    pin = lock.read(f"{ROOT}/components/linux/linux-6.1.lock")
+    assert pin["package"] == "linux-source-6.1" and len(pin["sha256"]) == 64
+    assert pin["filename"].startswith(f"linux-source-6.1_{pin['version']}")
+
+
+def test_incomplete_lock_is_an_error(tmp_path):
+    (tmp_path / "x.lock").write_text("package = linux-source-6.1\n")
+    with pytest.raises(BuildError, match="lacks version, filename, sha256"):
+        lock.read(tmp_path / "x.lock")
+
+
+def test_ssh_is_forwarded_from_loopback_only():
+    command = qemu.command("qemu-system-riscv64", ["-bios", "fw.elf"], "rootfs.ext4", 2222)
+    netdev = command[command.index("-netdev") + 1]
+    assert "hostfwd=tcp:127.0.0.1:2222-:22" in netdev
+    assert "virtio-blk-device,drive=hd0" in command and "virtio-rng-device,rng=rng0" in command
+    assert "-snapshot" in command
+    assert "-snapshot" not in qemu.command("q", [], "r", 1, snapshot=False)

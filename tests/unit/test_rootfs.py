@@ -1,0 +1,65 @@
+"""The image is assembled for real (fakeroot + mkfs.ext4) and read back with debugfs."""
+import os
+import subprocess
+
+import pytest
+
+from rvbuild import BuildError
+from rvbuild.rootfs import BusyBoxLinks, Install, make_ext4, read_permissions, stage
+
+
+def debugfs(image, request):
+    return subprocess.run(["debugfs", "-R", request, image], capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def tree(tmp_path):
+    overlay = tmp_path / "overlay"
+    (overlay / "etc").mkdir(parents=True)
+    (overlay / "etc/shadow").write_text("root::19000:0:99999:7:::\n")
+    binary = tmp_path / "busybox"
+    binary.write_bytes(b"\x7fELF fake")
+    links = tmp_path / "busybox.links"
+    links.write_text("/bin/sh\n/sbin/init\n/usr/bin/env\n")
+    items = [Install(str(binary), "/bin/busybox"), BusyBoxLinks(str(links))]
+    root = tmp_path / "root"
+    stage(str(root), str(overlay), items, dirs=["/proc", "/root"], symlinks={"/var/run": "/run"},
+          permissions={"/etc/shadow": 0o600, "/root": 0o700})
+    return root
+
+
+def test_stage_lays_out_packages_links_and_modes(tree):
+    assert os.readlink(tree / "sbin/init") == "/bin/busybox"
+    assert os.readlink(tree / "var/run") == "/run"
+    assert os.stat(tree / "bin/busybox").st_mode & 0o777 == 0o755
+    assert os.stat(tree / "etc/shadow").st_mode & 0o777 == 0o600
+    assert os.stat(tree / "root").st_mode & 0o777 == 0o700
+
+
+def test_image_files_belong_to_root_with_their_modes(tree, tmp_path):
+    image = str(tmp_path / "rootfs.ext4")
+    make_ext4(str(tree), image, "8M")
+    shadow = debugfs(image, "stat /etc/shadow")
+    assert "User:     0   Group:     0" in shadow and "Mode:  0600" in shadow
+    assert "User:     0   Group:     0" in debugfs(image, "stat /bin/busybox")
+    assert not os.path.exists(image + ".tmp")
+
+
+def test_identical_trees_give_identical_images(tree, tmp_path):
+    make_ext4(str(tree), str(tmp_path / "a.ext4"), "8M")
+    make_ext4(str(tree), str(tmp_path / "b.ext4"), "8M")
+    assert (tmp_path / "a.ext4").read_bytes() == (tmp_path / "b.ext4").read_bytes()
+
+
+def test_too_small_image_fails_without_leaving_output(tree, tmp_path):
+    (tree / "big").write_bytes(os.urandom(2 << 20))
+    with pytest.raises(BuildError, match="mkfs.ext4 failed.*rootfs_size"):
+        make_ext4(str(tree), str(tmp_path / "small.ext4"), "1M")
+    assert os.listdir(tmp_path).count("small.ext4") == 0 and not (tmp_path / "small.ext4.tmp").exists()
+
+
+def test_permissions_table_errors_name_the_line(tmp_path):
+    table = tmp_path / "permissions"
+    table.write_text("# comment\n/root 0700\n/etc/shadow rw\n")
+    with pytest.raises(BuildError, match="permissions:3: expected"):
+        read_permissions(table)
