@@ -10,9 +10,8 @@ env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build dir
 """
 import os
 
-import SCons.Action
-
 from rvbuild import BuildError, hosttools, kconfig, toolchain
+from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import run_logged
 
@@ -72,10 +71,10 @@ def LinuxKernel(env, tree, fragments):
     log = env.File("$LOG_DIR/linux.log").abspath
     overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments])
     config = env.Command("kernel.config", fragments + tree.nodes() + [compiler],
-                         SCons.Action.Action(_merge_config, "KCONFIG  $TARGET"), **overrides)
+                         action(_merge_config, "KCONFIG  $TARGET"), **overrides)
     env.Precious(config)
     kernel = env.Command(["Image", "vmlinux"], config + tree.nodes() + [compiler],
-                         SCons.Action.Action(_build_kernel, "LINUX    $TARGET"), **overrides)
+                         action(_build_kernel, "LINUX    $TARGET"), **overrides)
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig")])
     return kernel
 

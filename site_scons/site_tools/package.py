@@ -11,9 +11,8 @@ env.CrossEnvironment()                          SCons' own C builders for the ta
 """
 import os
 
-import SCons.Action
-
 from rvbuild import BuildError, hosttools, kconfig, toolchain
+from rvbuild.actions import action
 from rvbuild.files import copy_if_changed
 from rvbuild.run import run_logged
 
@@ -64,13 +63,13 @@ def _make_package(target, source, env):
     _copy_outputs(env, target)
 
 
-def _declare(env, name, action, tree, outputs, inputs, label, **overrides):
-    """Targets `outputs` (name in build dir -> path under obj/) built by `action`."""
+def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
+    """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
     hosttools.require("make")
     signature = env.Value(repr([overrides.get(key) for key in
                                 ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
     targets = env.Command(list(outputs), tree.nodes() + list(inputs) + [signature],
-                          SCons.Action.Action(action, f"{label:<8} $TARGET"),
+                          action(function, f"{label:<8} $TARGET"),
                           RV_TREE=tree, RV_OUTPUTS=list(outputs.values()),
                           RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath, **overrides)
     env.Clean(targets, env.Dir("obj"))

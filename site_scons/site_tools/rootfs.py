@@ -7,9 +7,8 @@ import dataclasses
 import os
 import subprocess
 
-import SCons.Action
-
 from rvbuild import hosttools, rootfs
+from rvbuild.actions import action
 
 
 def _rootfs(target, source, env):
@@ -32,7 +31,7 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
                 dirs=list(dirs), symlinks=dict(symlinks or {}), size=size)
     layout = env.Value(repr(spec))
     return env.Command(target, nodes + overlay_files + [permissions, layout],
-                       SCons.Action.Action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
+                       action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
 
 
 def _keygen(target, source, env):
@@ -45,7 +44,7 @@ def _keygen(target, source, env):
 
 def SshKeyPair(env, target):
     hosttools.require("ssh-keygen")
-    pair = env.Command([target, target + ".pub"], [], SCons.Action.Action(_keygen, "SSHKEY   $TARGET"))
+    pair = env.Command([target, target + ".pub"], [], action(_keygen, "SSHKEY   $TARGET"))
     env.NoClean(pair)
     return pair
 

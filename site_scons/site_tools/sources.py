@@ -7,10 +7,8 @@ what was unpacked (sha256, subdir, patches), for the signatures of those builder
 import os
 from dataclasses import dataclass
 
-import SCons.Action
-import SCons.Node.Python
-
 from rvbuild import fetch, unpack
+from rvbuild.actions import action
 
 _trees = {}
 
@@ -40,8 +38,8 @@ def FetchSource(env, source):
     archive = env.File(os.path.join(env.subst("$DL_DIR"), source.filename))
     if not archive.has_builder():
         pinned = env.Value(f"{source.filename} sha256={source.sha256}")
-        env["RV_CACHE_ENV"].Command(archive, pinned, SCons.Action.Action(_fetch, "FETCH    $TARGET"),
-                                    RV_SOURCE=source)
+        env["RV_CACHE_ENV"].Command(archive, pinned, action(_fetch, "FETCH    $TARGET"),
+                                    RV_SOURCE=source, PROGRESS=env["PROGRESS"])
         env.Precious(archive)
         env.NoClean(archive)
     return archive
@@ -57,8 +55,8 @@ def SourceTree(env, source, name, subdir, anchor="Makefile", inner=None):
                                   [fetch.sha256_of(patch.abspath) for patch in patches]))
     anchor_node = tree_dir.File(anchor)
     env["RV_CACHE_ENV"].Command(anchor_node, [archive, identity] + patches,
-                                SCons.Action.Action(_unpack, "UNPACK   $TARGET.dir"),
-                                RV_UNPACK={"subdir": subdir, "inner": inner})
+                                action(_unpack, "UNPACK   $TARGET.dir"),
+                                RV_UNPACK={"subdir": subdir, "inner": inner}, PROGRESS=env["PROGRESS"])
     env.NoClean(anchor_node)
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, anchor_node, identity)
     return tree
