@@ -1,5 +1,6 @@
 """Cross toolchains. Each one's identity (compiler version and flags) goes into
 the signature of every target it builds, so changing it rebuilds them."""
+import dataclasses
 import functools
 import subprocess
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ def compiler_version(compiler):
 class GnuToolchain:
     """A GNU cross toolchain installed on the host as <prefix>gcc, <prefix>ar, ..."""
     prefix: str
-    cflags: str = "-O2"
+    cflags: str = ""
     ldflags: str = "-static"
 
     def tool(self, name):
@@ -35,5 +36,9 @@ TOOLCHAINS = {
 }
 
 
-def get(name):
-    return TOOLCHAINS[name]
+def get(name, extra_cflags=""):
+    """The toolchain `name`, with `extra_cflags` added to its flags."""
+    chosen = TOOLCHAINS[name]
+    if extra_cflags:
+        chosen = dataclasses.replace(chosen, cflags=f"{chosen.cflags} {extra_cflags}".strip())
+    return chosen

@@ -31,6 +31,11 @@ def _make_variables(env, ccache=True):
     }
 
 
+def _ccache_environment(env):
+    # Paths relative to the project, so that another checkout of it hits the same cache.
+    return {"CCACHE_BASEDIR": env.Dir("#").abspath, "CCACHE_NOHASHDIR": "1"}
+
+
 def _merge_config(target, source, env):
     tree = env["RV_TREE"].path
     scratch = os.path.join(target[0].dir.abspath, "kconfig")
@@ -38,7 +43,7 @@ def _merge_config(target, source, env):
     fragments = env["RV_FRAGMENTS"]
     run_logged([[os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-n", "-O", scratch,
                  "/dev/null", *fragments]],
-               env["RV_LOG"], cwd=tree, extra_env=_make_variables(env))
+               env["RV_LOG"], cwd=tree, extra_env={**_make_variables(env), **_ccache_environment(env)})
     merged = os.path.join(scratch, ".config")
     misses = kconfig.not_stuck(kconfig.requested(fragments), kconfig.read(merged))
     if misses:
@@ -56,7 +61,7 @@ def _build_kernel(target, source, env):
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
     variables = [f"{name}={value}" for name, value in _make_variables(env).items()]
     run_logged([["make", "-C", tree, f"O={obj}", *variables, f"-j{env['MAKE_JOBS']}", "Image"]],
-               env["RV_LOG"])
+               env["RV_LOG"], extra_env=_ccache_environment(env))
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
@@ -70,10 +75,10 @@ def LinuxKernel(env, tree, fragments):
                          f"{sorted(_make_variables(env, ccache=False).items())}")
     log = env.File("$LOG_DIR/linux.log").abspath
     overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments])
-    config = env.Command("kernel.config", fragments + tree.nodes() + [compiler],
+    config = env.Command("kernel.config", fragments + tree.nodes + [compiler],
                          action(_merge_config, "KCONFIG  $TARGET"), **overrides)
     env.Precious(config)
-    kernel = env.Command(["Image", "vmlinux"], config + tree.nodes() + [compiler],
+    kernel = env.Command(["Image", "vmlinux"], config + tree.nodes + [compiler],
                          action(_build_kernel, "LINUX    $TARGET"), **overrides)
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig")])
     return kernel

@@ -68,7 +68,7 @@ def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     hosttools.require("make")
     signature = env.Value(repr([overrides.get(key) for key in
                                 ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
-    targets = env.Command(list(outputs), tree.nodes() + list(inputs) + [signature],
+    targets = env.Command(list(outputs), tree.nodes + list(inputs) + [signature],
                           action(function, f"{label:<8} $TARGET"),
                           RV_TREE=tree, RV_OUTPUTS=list(outputs.values()),
                           RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath, **overrides)
@@ -77,7 +77,7 @@ def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
 
 
 def _userspace(env):
-    tc = toolchain.get(env["USERSPACE_TOOLCHAIN"])
+    tc = toolchain.get(env["USERSPACE_TOOLCHAIN"], env.get("USERSPACE_CFLAGS", ""))
     tc.require()
     return tc
 
@@ -86,15 +86,16 @@ def KconfigPackage(env, name, tree, config, outputs):
     tc = _userspace(env)
     config = env.File(config).srcnode()
     return _declare(env, name, _kconfig_package, tree, outputs, [config], name.upper(),
-                    RV_CONFIG=config.abspath, RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}"],
+                    RV_CONFIG=config.abspath,
+                    RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}", f"CONFIG_EXTRA_CFLAGS={tc.cflags}"],
                     RV_TOOLCHAIN_ID=tc.identity())
 
 
 def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None):
     tc = _userspace(env)
     extra = {dest: env.File(path).srcnode() for dest, path in (extra_files or {}).items()}
-    configure = [f"--host={tc.prefix.rstrip('-')}", f"CC={tc.tool('gcc')}", f"CFLAGS={tc.cflags}",
-                 f"LDFLAGS={tc.ldflags}", *configure_args]
+    configure = [f"--host={tc.prefix.rstrip('-')}", f"CC={tc.tool('gcc')}", f"LDFLAGS={tc.ldflags}",
+                 *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []), *configure_args]
     return _declare(env, name, _autotools_package, tree, outputs, extra.values(), name.upper(),
                     RV_EXTRA_FILES=extra, RV_CONFIGURE_ARGS=configure, RV_MAKE_VARS=list(make_args),
                     RV_TOOLCHAIN_ID=tc.identity())
@@ -112,7 +113,7 @@ def CrossEnvironment(env):
     """An Environment whose C builders compile and link for the target, statically."""
     tc = _userspace(env)
     cross = env.Clone(tools=["gcc", "gnulink"], CC=tc.tool("gcc"), LINK=tc.tool("gcc"),
-                      CFLAGS=tc.cflags.split(), LINKFLAGS=tc.ldflags.split(),
+                      CFLAGS=["-O2", "-Wall", *tc.cflags.split()], LINKFLAGS=tc.ldflags.split(),
                       CCCOMSTR="CC       $TARGET", LINKCOMSTR="LINK     $TARGET")
     cross["RV_TOOLCHAIN_VALUE"] = env.Value(tc.identity())
     cross.AddMethod(CrossProgram)

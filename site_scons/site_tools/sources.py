@@ -1,13 +1,18 @@
 """SCons tool: pinned sources, fetched into the shared cache and unpacked once for all variants.
 
 env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>,
-its anchor file (the node other builders depend on) and a Value naming exactly
-what was unpacked (sha256, subdir, patches), for the signatures of those builders.
+and the nodes other builders depend on: its anchor file and a Value naming exactly
+what was unpacked (sha256, subdir, patches).
+
+A user working on a component points it at their own tree with <component>_src=DIR
+(env["LOCAL_SRC"]): then the nodes are one Value holding the tree's fingerprint,
+so an edit there reruns the component's make, and nothing is hashed file by file.
 """
 import os
 from dataclasses import dataclass
 
 from rvbuild import fetch, unpack
+from rvbuild.fingerprint import fingerprint
 from rvbuild.actions import action
 
 _trees = {}
@@ -16,11 +21,7 @@ _trees = {}
 @dataclass
 class Tree:
     path: str
-    anchor: object
-    identity: object
-
-    def nodes(self):
-        return [self.anchor, self.identity]
+    nodes: list
 
 
 def _fetch(target, source, env):
@@ -45,7 +46,15 @@ def FetchSource(env, source):
     return archive
 
 
+def LocalTree(env, path):
+    path = env.Dir(path).abspath
+    return Tree(path, [env.Value(f"local tree {path} {fingerprint(path)}")])
+
+
 def SourceTree(env, source, name, subdir, anchor="Makefile", inner=None):
+    local = env.get("LOCAL_SRC", {}).get(env.get("COMPONENT"))
+    if local:
+        return LocalTree(env, local)
     tree_dir = env.Dir("$SRC_DIR").Dir(name)
     if tree_dir.abspath in _trees:
         return _trees[tree_dir.abspath]
@@ -58,18 +67,18 @@ def SourceTree(env, source, name, subdir, anchor="Makefile", inner=None):
                                 action(_unpack, "UNPACK   $TARGET.dir"),
                                 RV_UNPACK={"subdir": subdir, "inner": inner}, PROGRESS=env["PROGRESS"])
     env.NoClean(anchor_node)
-    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, anchor_node, identity)
+    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity])
     return tree
 
 
 def generate(env):
     env.SetDefault(DL_DIR="#dl", SRC_DIR="#build/src", PROGRESS=True)
     # Cached files are written once, by rename: their timestamp is a safe and cheap signature.
-    cache_env = env.Clone()
-    cache_env.Decider("content-timestamp")
-    env["RV_CACHE_ENV"] = cache_env
+    env["RV_CACHE_ENV"] = env.Clone()
+    env["RV_CACHE_ENV"].Decider("content-timestamp")
     env.AddMethod(FetchSource)
     env.AddMethod(SourceTree)
+    env.AddMethod(LocalTree)
 
 
 def exists(env):

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, free_port, scons
+from helpers import ROOT, free_port, scons
 from guest import boot
 from rvbuild import qemu
 

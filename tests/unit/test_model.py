@@ -1,7 +1,7 @@
 """Variants, locks, host tools and the QEMU command line."""
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from rvbuild import BuildError, hosttools, lock, qemu, variants
 
 VARIANTS = f"{ROOT}/variants"

@@ -1,0 +1,104 @@
+"""Each kind of edit rebuilds exactly what depends on it: real scons, the real builders, fake trees.
+
+Labels are the actions that ran (KCONFIG, LINUX, OPENSBI, BUSYBOX, DROPBEAR, CC/LINK, ROOTFS);
+components are the build/rv64/<component> directories they wrote to. The rows follow issue #3.
+"""
+import os
+import time
+
+from helpers import scons
+
+USERSPACE = {"busybox", "dropbear", "hello"}
+
+
+def test_nothing_changed_means_nothing_runs(project):
+    assert project.up_to_date()
+    labels, components, output = project.build()
+    assert components == set()
+    assert "rvbuild: nothing to rebuild; 6 up to date" in output
+
+
+def test_kernel_option_rebuilds_kernel_and_firmware_only(project):
+    project.edit("components/linux/virt.config", lambda text: text + "CONFIG_HZ_100=y\n")
+    labels, components, output = project.build()
+    assert components == {"linux", "opensbi"}
+    assert {"KCONFIG", "LINUX", "OPENSBI"} <= labels
+    assert "linux (components/linux/virt.config changed)" in output
+    assert project.up_to_date()
+
+
+def test_kernel_fragment_comment_stops_at_the_config_merge(project):
+    project.edit("components/linux/virt.config", lambda text: text + "\n# a comment   \n\n")
+    labels, components, _ = project.build()
+    assert labels == {"KCONFIG"}
+
+
+def test_kernel_option_already_at_that_value_stops_at_the_config_merge(project):
+    project.edit("components/linux/virt.config", lambda text: text + "CONFIG_MMU=y\n")
+    labels, _, _ = project.build()
+    assert labels == {"KCONFIG"}
+
+
+def test_busybox_config_rebuilds_busybox_and_image(project):
+    project.edit("components/busybox/busybox.config",
+                 lambda text: text.replace("CONFIG_FEATURE_EDITING_HISTORY=255", "CONFIG_FEATURE_EDITING_HISTORY=100"))
+    _, components, _ = project.build()
+    assert components == {"busybox", "rootfs"}
+
+
+def test_overlay_file_rebuilds_only_the_image(project):
+    project.edit("components/rootfs/overlay/etc/motd", lambda text: text + "edited\n")
+    _, components, output = project.build()
+    assert components == {"rootfs"}
+    assert "rootfs (components/rootfs/overlay/etc/motd changed); 5 up to date" in output
+
+
+def test_hello_source_rebuilds_hello_and_image(project):
+    project.edit("components/hello/hello.c", lambda text: text.replace("built by rvbuild", "built by rvbuild."))
+    _, components, _ = project.build()
+    assert components == {"hello", "rootfs"}
+
+
+def test_component_source_edit_rebuilds_it_and_its_dependents(project):
+    project.edit("fixtures/fake-dropbear/version.h", lambda text: text.replace("fake", "fake2"))
+    _, components, _ = project.build()
+    assert components == {"dropbear", "rootfs"}
+
+
+def test_userspace_flags_rebuild_userspace_only(project):
+    _, components, _ = project.build("userspace_cflags=-g")
+    assert components == USERSPACE | {"rootfs"}
+    assert project.up_to_date("userspace_cflags=-g")
+    _, components, _ = project.build()
+    assert components == USERSPACE | {"rootfs"}
+
+
+def test_boot_only_options_rebuild_nothing(project):
+    assert project.up_to_date("memory=1G", "ssh_port=2222", "persist=1")
+
+
+def test_touch_without_change_rebuilds_nothing(project):
+    later = time.time() + 5
+    for name in ("components/linux/virt.config", "components/busybox/busybox.config",
+                 "components/rootfs/overlay/etc/motd", "components/hello/hello.c",
+                 "components/dropbear/localoptions.h", "components/rootfs/permissions"):
+        os.utime(project.file(name), (later, later))
+    assert project.up_to_date()
+
+
+def test_kernel_rebuilt_identically_stops_there(project):
+    project.edit("fixtures/fake-linux/README", lambda text: text + "more notes\n")
+    labels, components, _ = project.build()
+    assert "LINUX" in labels and components == {"linux"}
+
+
+def test_misspelt_kernel_option_fails_with_its_name_and_keeps_the_old_config(project):
+    before = open(project.file("build/rv64/linux/kernel.config")).read()
+    project.edit("components/linux/virt.config", lambda text: text + "CONFIG_EXT4FS=y\n")
+    result = scons("image", *project.options, cwd=project.path, check=False)
+    assert result.returncode != 0
+    assert "kernel options did not stick: CONFIG_EXT4FS=y (got n)" in result.stdout + result.stderr
+    assert open(project.file("build/rv64/linux/kernel.config")).read() == before
+    project.edit("components/linux/virt.config", lambda text: text.replace("CONFIG_EXT4FS=y\n", ""))
+    labels, _, _ = project.build()
+    assert "LINUX" not in labels

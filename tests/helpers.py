@@ -1,0 +1,26 @@
+"""Shared by the test tiers: the project root, real scons runs, free ports."""
+import os
+import socket
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def scons(*args, cwd=ROOT, check=True, log=None):
+    """Run the real scons of this environment; returns the CompletedProcess (output as text)."""
+    result = subprocess.run([sys.executable, "-m", "SCons", "-Q", *args], cwd=cwd,
+                            capture_output=True, text=True)
+    if log:
+        with open(log, "a") as f:
+            f.write(f"$ scons {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+    if check and result.returncode != 0:
+        raise AssertionError(f"scons {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
