@@ -3,10 +3,12 @@ import ctypes
 import os
 import signal
 import subprocess
+import time
 
 from rvbuild import BuildError
 
 PR_SET_PDEATHSIG = 1
+TOOK = "# took "
 
 
 def _die_with_parent():
@@ -27,8 +29,10 @@ def run_logged(commands, log, cwd=None, extra_env=None):
         for command in commands:
             out.write(f"\n$ {' '.join(command)}\n")
             out.flush()
+            started = time.monotonic()
             status = subprocess.call(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            out.write(f"{TOOK}{time.monotonic() - started:.2f} s, status {status}\n")
             if status != 0:
                 raise BuildError(f"`{' '.join(command)}` failed (status {status}); "
                                  f"last lines of {log}:\n{tail(log)}")

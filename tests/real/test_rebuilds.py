@@ -1,0 +1,130 @@
+"""The edit matrix's kernel, BusyBox and overlay rows, and interruption, on the real rv64 tree.
+
+Each test edits a file of the repository and puts it back; the module ends by building the
+pristine tree again, so the build directory is left as the README's commands make it.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import ROOT, scons
+
+BUILD = f"{ROOT}/build/rv64"
+ACTION = re.compile(r"^([A-Z]+)\s+build/rv64/([a-z0-9_-]+)/", re.MULTILINE)
+FRAGMENT = "components/linux/virt.config"
+
+
+def build(*args):
+    result = scons("image", *args, log=f"{ROOT}/build/test-scons.log")
+    return {component for _, component in ACTION.findall(result.stdout)}
+
+
+def read(path):
+    with open(f"{ROOT}/{path}", "rb") as f:
+        return f.read()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pristine():
+    edited = {name: read(name) for name in (FRAGMENT, "components/busybox/busybox.config",
+                                            "components/rootfs/overlay/etc/motd")}
+    build()
+    yield
+    for name, content in edited.items():
+        with open(f"{ROOT}/{name}", "wb") as f:
+            f.write(content)
+    build()
+
+
+@pytest.fixture
+def edit():
+    originals = {}
+
+    def change(name, old, new):
+        originals.setdefault(name, read(name))
+        text = read(name).decode()
+        assert old in text
+        with open(f"{ROOT}/{name}", "w") as f:
+            f.write(text.replace(old, new, 1))
+    yield change
+    for name, content in originals.items():
+        with open(f"{ROOT}/{name}", "wb") as f:
+            f.write(content)
+
+
+def test_null_build_runs_nothing():
+    assert scons("-q", "image", check=False).returncode == 0
+
+
+def test_kernel_option_rebuilds_kernel_and_firmware(edit):
+    image = read("build/rv64/linux/Image")
+    edit(FRAGMENT, "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n")
+    assert build() == {"linux", "opensbi"}
+    assert read("build/rv64/linux/Image") != image
+
+
+def test_busybox_config_rebuilds_busybox_and_image(edit):
+    edit("components/busybox/busybox.config", "CONFIG_FEATURE_EDITING_HISTORY=255",
+         "CONFIG_FEATURE_EDITING_HISTORY=100")
+    assert build() == {"busybox", "rootfs"}
+
+
+def test_overlay_edit_rebuilds_the_image_only(edit):
+    edit("components/rootfs/overlay/etc/motd", "Try `hello`.", "Try `hello` now.")
+    assert build() == {"rootfs"}
+
+
+def kernel_make_compiles_nothing():
+    """Kbuild's own view: run the kernel make as the build does; it must find nothing to compile."""
+    obj = f"{BUILD}/linux/obj"
+    result = subprocess.run(["make", "-C", os.readlink(f"{obj}/source"), f"O={obj}", "ARCH=riscv",
+                             "CROSS_COMPILE=ccache riscv64-linux-gnu-", "KBUILD_BUILD_TIMESTAMP=@0",
+                             "KBUILD_BUILD_USER=rvbuild", "KBUILD_BUILD_HOST=rvbuild", "KBUILD_BUILD_VERSION=1",
+                             "Image"], capture_output=True, text=True, check=True)
+    return not re.search(r"^\s+(CC|LD|AS)\s", result.stdout, re.MULTILINE)
+
+
+def start_and_interrupt_kernel_make(sig, whole_group):
+    log = f"{BUILD}/logs/linux.log"
+    size = os.path.getsize(log)
+    scons_process = subprocess.Popen([sys.executable, "-m", "SCons", "-Q", "image"], cwd=ROOT,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # wait until the kernel make is compiling
+        with open(log) as f:
+            f.seek(size)
+            if len(re.findall(r"^\s+CC\s", f.read(), re.MULTILINE)) >= 20:
+                break
+        assert scons_process.poll() is None, "the build ended before it could be interrupted"
+        time.sleep(0.2)
+    else:
+        pytest.fail("the kernel make never started compiling")
+    if whole_group:
+        os.killpg(scons_process.pid, sig)  # Ctrl-C in a terminal signals the whole group
+    else:
+        os.kill(scons_process.pid, sig)
+    scons_process.wait(timeout=120)
+    time.sleep(1)
+    makes = subprocess.run(["pgrep", "-f", f"O={BUILD}/linux/obj"], capture_output=True, text=True).stdout
+    assert makes == "", "the kernel make outlived scons"
+
+
+@pytest.mark.parametrize("sig, whole_group", [(signal.SIGINT, True), (signal.SIGKILL, False)],
+                         ids=["sigint", "sigkill"])
+def test_interrupted_kernel_build_completes_on_the_next_run(edit, sig, whole_group):
+    image = read("build/rv64/linux/Image")
+    edit(FRAGMENT, "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_HZ_100=y\n")
+    start_and_interrupt_kernel_make(sig, whole_group)
+    assert read("build/rv64/linux/Image") == image, "a half-built kernel was copied out"
+    assert scons("-q", "image", check=False).returncode != 0, "the interrupted build counts as done"
+    assert "linux" in build()
+    assert "CONFIG_HZ_100=y" in read("build/rv64/linux/kernel.config").decode()
+    assert scons("-q", "image", check=False).returncode == 0
+    assert kernel_make_compiles_nothing()
+    assert read("build/rv64/linux/Image") == read("build/rv64/linux/obj/arch/riscv/boot/Image")
