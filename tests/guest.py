@@ -1,20 +1,20 @@
-"""A booted guest on a serial console, driven through pexpect."""
-import os
+"""A guest booted by the real `scons boot`, driven on its serial console through pexpect."""
 import re
+import sys
 
 import pexpect
 
-from rvbuild import qemu
+from helpers import ROOT
 
 RESULT = re.compile(r"@@status=(\d+)@@")
 
 
 class Guest:
-    def __init__(self, qemu_command, log_path, timeout=60):
-        os.makedirs(os.path.dirname(log_path), exist_ok=True)
-        self.log = open(log_path, "w")
-        self.console = pexpect.spawn(qemu_command[0], qemu_command[1:], encoding="utf-8",
-                                     codec_errors="replace", timeout=timeout, logfile=self.log)
+    def __init__(self, scons_options, ssh_port, timeout=60):
+        self.ssh_port = ssh_port
+        self.console = pexpect.spawn(sys.executable, ["-m", "SCons", "-Q", "boot", f"ssh_port={ssh_port}",
+                                                      *scons_options],
+                                     cwd=ROOT, encoding="utf-8", codec_errors="replace", timeout=timeout)
 
     def login(self, user="root", timeout=180):
         self.console.expect("login:", timeout=timeout)
@@ -31,6 +31,7 @@ class Guest:
         return int(self.console.match[1]), self.console.before.replace("\r", "").strip()
 
     def poweroff(self, timeout=120):
+        """Power the guest off; returns the exit status of `scons boot` (QEMU's)."""
         self.console.sendline("poweroff")
         self.console.expect(pexpect.EOF, timeout=timeout)
         self.console.close()
@@ -39,10 +40,3 @@ class Guest:
     def close(self):
         if self.console.isalive():
             self.console.terminate(force=True)
-        self.log.close()
-
-
-def boot(variant_dir, firmware_args, qemu_binary, ssh_port, log_path):
-    command = qemu.command(qemu_binary, firmware_args, f"{variant_dir}/rootfs/rootfs.ext4", ssh_port,
-                           snapshot=True)
-    return Guest(command, log_path)

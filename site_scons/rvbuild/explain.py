@@ -10,10 +10,10 @@ from collections import defaultdict
 
 
 def component_of(path, build_dir="build"):
-    """build/<variant>/<component>/... -> component; sources, downloads and keys -> None."""
+    """build/<variant>/<component>/... -> (variant, component); sources, downloads and keys -> None."""
     parts = os.path.normpath(path).split(os.sep)
-    if parts[0] == build_dir and len(parts) > 3 and parts[1] != "src":
-        return parts[2]
+    if parts[0] == build_dir and len(parts) > 3 and parts[1] not in ("src", "toolchains"):
+        return parts[1], parts[2]
     return None
 
 
@@ -34,10 +34,12 @@ class Summary:
         return recording_decider
 
     def why(self, target, built_before):
+        if not built_before:
+            return "not built yet"
         causes = self.changed.get(target.path)
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
-        return "its build steps changed" if built_before else "not built yet"
+        return "its build steps changed"
 
     def record(self, target, built_before):
         """Note that `target`'s action is starting; returns why, in words."""
@@ -48,8 +50,10 @@ class Summary:
         return why
 
     def line(self, components):
-        up_to_date = len([name for name in components if name not in self.rebuilt])
+        """`components`: the (variant, component) pairs of this build."""
+        several = len({variant for variant, _ in components}) > 1
+        up_to_date = len([key for key in components if key not in self.rebuilt])
         if not self.rebuilt:
             return f"rvbuild: nothing to rebuild; {up_to_date} up to date"
-        rebuilt = ", ".join(f"{name} ({why})" for name, why in self.rebuilt.items())
+        rebuilt = ", ".join(f"{'/'.join(key) if several else key[1]} ({why})" for key, why in self.rebuilt.items())
         return f"rvbuild: rebuilt {rebuilt}; {up_to_date} up to date"

@@ -9,7 +9,7 @@ import shlex
 import subprocess
 import tempfile
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rvbuild import BuildError
 
@@ -42,11 +42,9 @@ class Source:
     sha256: str
     urls: tuple = ()
     debian: Debian = None
-    patches: tuple = field(default=())
 
     def __post_init__(self):
         object.__setattr__(self, "urls", tuple(self.urls))
-        object.__setattr__(self, "patches", tuple(self.patches))
 
 
 def sha256_of(path, progress=None):
@@ -144,3 +142,36 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
                                           if source.debian else ""))
     raise BuildError(f"could not fetch {source.filename} ({'; '.join(failures)}); "
                      f"put a verified copy in {cache_dir}/ or check the network and apt's deb-src entry")
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """A git repository pinned by commit; the commit id is what verifies it."""
+    name: str
+    url: str
+    commit: str
+
+
+def _git(*args, **kwargs):
+    return subprocess.run(["git", *args], capture_output=True, text=True, **kwargs)
+
+
+def fetch_git(source, cache_dir):
+    """A bare clone in `cache_dir` that holds `source.commit`; returns its path."""
+    repo = os.path.join(cache_dir, f"{source.name}.git")
+
+    def has_commit():
+        found = _git("--git-dir", repo, "rev-parse", "--verify", "--quiet", f"{source.commit}^{{commit}}")
+        return found.returncode == 0 and found.stdout.strip() == source.commit
+
+    if os.path.isdir(repo) and has_commit():
+        return repo
+    if not os.path.isdir(repo):
+        _git("init", "--quiet", "--bare", repo, check=True)
+    fetched = _git("--git-dir", repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags",
+                   source.url, "+refs/heads/*:refs/heads/*")
+    if fetched.returncode != 0 or not has_commit():
+        problem = fetched.stderr.strip().splitlines()[-1] if fetched.stderr.strip() else "commit not found"
+        raise BuildError(f"could not fetch {source.name} {source.commit[:12]} from {source.url} ({problem}); "
+                         f"point {source.name.replace('-', '_')}_url= at a reachable clone")
+    return repo

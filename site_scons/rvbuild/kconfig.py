@@ -38,3 +38,19 @@ def not_stuck(wanted, final):
 
 def describe(misses):
     return ", ".join(f"{name}={want} (got {got})" for name, want, got in misses)
+
+
+def line(name, value):
+    return f"# {name} is not set" if value == "n" else f"{name}={value}"
+
+
+def apply(text, values):
+    """`text` (a whole .config) with `values` set: lines replaced in place, new ones appended."""
+    pending = dict(values)
+    lines = []
+    for original in text.splitlines():
+        match = ASSIGNMENT.match(original.strip()) or NOT_SET.match(original.strip())
+        name = match[1] if match else None
+        lines.append(line(name, pending.pop(name)) if name in pending else original)
+    lines += [line(name, value) for name, value in pending.items()]
+    return "\n".join(lines) + "\n"

@@ -4,10 +4,15 @@ SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/
                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
 
 
-def command(qemu, firmware_args, image, ssh_port, memory="256M", smp=2, snapshot=True):
-    """The guest's disk, network (SSH forwarded from 127.0.0.1 only) and entropy on virtio-mmio."""
+def command(qemu, firmware_args, image, ssh_port, memory="256M", smp=2, snapshot=True, console_log=None):
+    """The guest's disk, network (SSH forwarded from 127.0.0.1 only) and entropy on virtio-mmio;
+    the serial console on the terminal (Ctrl-A X leaves), and copied to `console_log`."""
+    console = []
+    if console_log:
+        console = ["-chardev", f"stdio,id=console,mux=on,signal=off,logfile={console_log}",
+                   "-serial", "chardev:console", "-mon", "chardev=console,mode=readline"]
     return [qemu, "-M", "virt", "-m", str(memory), "-smp", str(smp), "-nographic", "-no-reboot",
-            *firmware_args,
+            *console, *firmware_args,
             "-drive", f"file={image},format=raw,if=none,id=hd0", "-device", "virtio-blk-device,drive=hd0",
             "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22",
             "-device", "virtio-net-device,netdev=net0",

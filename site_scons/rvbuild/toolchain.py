@@ -1,11 +1,19 @@
-"""Cross toolchains. Each one's identity (compiler version and flags) goes into
-the signature of every target it builds, so changing it rebuilds them."""
+"""Cross toolchains for userspace. Each one's identity (compiler version and flags) goes
+into the signature of every target it builds, so changing it rebuilds them.
+
+Both kinds look the same to the builders: GNU-style tools named <prefix>gcc, <prefix>ar, ...
+- GnuToolchain: a Debian cross toolchain (riscv64-linux-gnu-*, glibc).
+- ZigToolchain: `zig cc -target <triple>` from the ziglang Python package (musl), behind
+  small wrapper scripts with GNU names; the only rv32 libc toolchain Debian 12 can offer.
+"""
 import dataclasses
 import functools
+import os
 import subprocess
 from dataclasses import dataclass
 
-from rvbuild import hosttools
+from rvbuild import BuildError, hosttools
+from rvbuild.files import write_if_changed
 
 
 @functools.lru_cache(maxsize=None)
@@ -16,28 +24,105 @@ def compiler_version(compiler):
 
 @dataclass(frozen=True)
 class GnuToolchain:
-    """A GNU cross toolchain installed on the host as <prefix>gcc, <prefix>ar, ..."""
-    prefix: str
+    """A GNU cross toolchain installed on the host as <triple>-gcc, <triple>-ar, ..."""
+    triple: str
     cflags: str = ""
     ldflags: str = "-static"
+    clang: bool = False
+
+    @property
+    def prefix(self):
+        return f"{self.triple}-"
 
     def tool(self, name):
         return self.prefix + name
 
-    def require(self):
+    def prepare(self, directory):
         hosttools.require(self.tool("gcc"))
+        return self
 
     def identity(self):
         return f"{compiler_version(self.tool('gcc'))} | CFLAGS={self.cflags} | LDFLAGS={self.ldflags}"
 
 
+COMPILER_WRAPPER = """#!/bin/sh
+# Written by rvbuild: {triple}-{name} is zig cc for {triple}, minus the linker flags zig rejects.
+export ZIG_GLOBAL_CACHE_DIR="{cache}" ZIG_LOCAL_CACHE_DIR="{cache}"
+for arg do
+    shift
+    case $arg in -Wl,--warn-common|-Wl,--verbose|-Wl,-Map,*) continue ;; esac
+    set -- "$@" "$arg"
+done
+exec "{zig}" cc -target {triple} "$@"
+"""
+TOOL_WRAPPER = """#!/bin/sh
+# Written by rvbuild.
+exec {command} "$@"
+"""
+
+
+@dataclass(frozen=True)
+class ZigToolchain:
+    """zig cc for `triple`; GNU binutils (`binutils` prefix) for what zig lacks."""
+    triple: str
+    cflags: str = ""
+    ldflags: str = "-static"
+    binutils: str = "riscv64-linux-gnu-"
+    directory: str = ""
+    clang: bool = True
+
+    @property
+    def prefix(self):
+        return os.path.join(self.directory, "bin", f"{self.triple}-")
+
+    def tool(self, name):
+        return self.prefix + name
+
+    @staticmethod
+    def zig():
+        try:
+            import ziglang
+        except ImportError:
+            raise BuildError("the ziglang Python package is missing: run ./setup "
+                             "(or .venv/bin/pip install -r requirements.txt)") from None
+        return os.path.join(os.path.dirname(ziglang.__file__), "zig")
+
+    def prepare(self, directory):
+        """Write the wrapper scripts under `directory`; returns the toolchain that uses them."""
+        hosttools.require(self.binutils + "objcopy")
+        ready = dataclasses.replace(self, directory=directory)
+        zig, cache = self.zig(), os.path.join(directory, "cache")
+        wrappers = {name: COMPILER_WRAPPER.format(triple=self.triple, name=name, cache=cache, zig=zig)
+                    for name in ("gcc", "cc")}
+        wrappers.update({name: TOOL_WRAPPER.format(command=f'"{zig}" {name}') for name in ("ar", "ranlib")})
+        wrappers.update({name: TOOL_WRAPPER.format(command=self.binutils + name)
+                         for name in ("strip", "objcopy", "objdump", "nm", "readelf", "size")})
+        for name, text in wrappers.items():
+            path = ready.tool(name)
+            write_if_changed(path, text)
+            os.chmod(path, 0o755)
+        return ready
+
+    def identity(self):
+        return f"zig {_zig_version(self.zig())} -target {self.triple} | CFLAGS={self.cflags} | LDFLAGS={self.ldflags}"
+
+
+@functools.lru_cache(maxsize=None)
+def _zig_version(zig):
+    return subprocess.run([zig, "version"], capture_output=True, text=True, check=True).stdout.strip()
+
+
 TOOLCHAINS = {
-    "riscv64-linux-gnu": GnuToolchain("riscv64-linux-gnu-"),
+    "riscv64-linux-gnu": GnuToolchain("riscv64-linux-gnu"),
+    "zig-riscv32-linux-musl": ZigToolchain("riscv32-linux-musl"),
+    "zig-riscv64-linux-musl": ZigToolchain("riscv64-linux-musl"),
 }
 
 
 def get(name, extra_cflags=""):
     """The toolchain `name`, with `extra_cflags` added to its flags."""
+    if name not in TOOLCHAINS:
+        raise BuildError(f"unknown userspace toolchain {name!r}; choose one of: {', '.join(TOOLCHAINS)}")
     chosen = TOOLCHAINS[name]
     if extra_cflags:
         chosen = dataclasses.replace(chosen, cflags=f"{chosen.cflags} {extra_cflags}".strip())

@@ -43,28 +43,15 @@ def _extract(tarball, subdir, dest, progress):
         raise BuildError(f"tar could not unpack {subdir} from {tarball}")
 
 
-def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
-    """Make `dest` the tree `subdir` of `archive` with `patches` applied.
-
-    `inner` names a tarball inside a Debian binary package, for kernels shipped
-    as linux-source-X.deb. Files get the time of unpacking (tar --touch), so a
-    make that already built against an older tree rebuilds what changed.
-    """
+def _build_in_place(dest, fill, patches):
+    """Make `dest` by `fill(tree, scratch)` into a temporary tree, patching it, then renaming it."""
     parent = os.path.dirname(os.path.abspath(dest))
     os.makedirs(parent, exist_ok=True)
     work = tempfile.mkdtemp(prefix=".unpack-", dir=parent)
     try:
-        tarball = archive
-        if inner:
-            tarball = os.path.join(work, os.path.basename(inner))
-            with open(tarball, "wb") as out:
-                deb = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", archive], stdout=subprocess.PIPE)
-                _run(["tar", "-xO", "-f", "-", "./" + inner.lstrip("./")], stdin=deb.stdout, stdout=out)
-                if deb.wait() != 0:
-                    raise BuildError(f"dpkg-deb could not read {archive}")
         tree = os.path.join(work, "tree")
         os.mkdir(tree)
-        _extract(tarball, subdir, tree, progress)
+        fill(tree, work)
         for patch in patches:
             with open(patch, "rb") as f:
                 _run(["patch", "-p1", "-s", "-d", tree], stdin=f)
@@ -73,3 +60,34 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
         os.rename(tree, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
+    """Make `dest` the tree `subdir` of `archive` with `patches` applied.
+
+    `inner` names a tarball inside a Debian binary package, for kernels shipped
+    as linux-source-X.deb. Files get the time of unpacking (tar --touch), so a
+    make that already built against an older tree rebuilds what changed.
+    """
+    def fill(tree, scratch):
+        tarball = archive
+        if inner:
+            tarball = os.path.join(scratch, os.path.basename(inner))
+            with open(tarball, "wb") as out:
+                deb = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", archive], stdout=subprocess.PIPE)
+                _run(["tar", "-xO", "-f", "-", "./" + inner.lstrip("./")], stdin=deb.stdout, stdout=out)
+                if deb.wait() != 0:
+                    raise BuildError(f"dpkg-deb could not read {archive}")
+        _extract(tarball, subdir, tree, progress)
+    _build_in_place(dest, fill, patches)
+
+
+def unpack_git(repo, commit, dest, patches=()):
+    """Make `dest` the tree of `commit` in the bare repository `repo`, with `patches` applied."""
+    def fill(tree, scratch):
+        archive = subprocess.Popen(["git", "--git-dir", repo, "archive", "--format=tar", commit],
+                                   stdout=subprocess.PIPE)
+        _run(["tar", "-x", "--touch", "-f", "-", "-C", tree], stdin=archive.stdout)
+        if archive.wait() != 0:
+            raise BuildError(f"git archive of {commit} in {repo} failed")
+    _build_in_place(dest, fill, patches)

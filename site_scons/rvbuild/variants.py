@@ -12,7 +12,14 @@ def names(directory):
                   if name.endswith(".py") and not name.startswith("_"))
 
 
-def load(directory, name):
+# What the command line may choose instead of a variant's own setting, and how the
+# build directory's name then says so: build/rv64-linux6.12-bbl.
+OVERRIDES = {"kernel": "linux{}", "firmware": "{}"}
+
+
+def load(directory, name, **overrides):
+    """The settings of variant `name`, with non-empty `overrides` applied; `build_name`
+    names the build directory, so that different choices never share one."""
     known = names(directory)
     if name not in known:
         raise BuildError(f"unknown variant {name!r}; choose one of: {', '.join(known)} "
@@ -22,4 +29,9 @@ def load(directory, name):
     missing = [key for key in REQUIRED if key not in settings]
     if missing:
         raise BuildError(f"{path} does not set {', '.join(missing)}")
-    return dict(settings, name=name)
+    build_name = name
+    for key, value in overrides.items():
+        if value and value != settings[key]:
+            settings[key] = value
+            build_name += "-" + OVERRIDES[key].format(value)
+    return dict(settings, name=name, build_name=build_name)

@@ -13,7 +13,7 @@ import os
 
 from rvbuild import BuildError, hosttools, kconfig, toolchain
 from rvbuild.actions import action
-from rvbuild.files import copy_if_changed
+from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import run_logged
 
 
@@ -33,12 +33,13 @@ def _make(env, *args):
 
 def _kconfig_package(target, source, env):
     obj, tree = _objdir(target), env["RV_TREE"].path
-    config = env["RV_CONFIG"]
+    config, fragments = env["RV_CONFIG"][0], env["RV_CONFIG"][1:]
     os.makedirs(obj, exist_ok=True)
-    copy_if_changed(config, os.path.join(obj, ".config"))
+    with open(config) as f:
+        write_if_changed(os.path.join(obj, ".config"), kconfig.apply(f.read(), kconfig.requested(fragments)))
     make_vars = env["RV_MAKE_VARS"]
     run_logged([["make", "-C", tree, f"O={obj}", *make_vars, "oldconfig"]], env["RV_LOG"])
-    misses = kconfig.not_stuck(kconfig.read(config), kconfig.read(os.path.join(obj, ".config")))
+    misses = kconfig.not_stuck(kconfig.requested(env["RV_CONFIG"]), kconfig.read(os.path.join(obj, ".config")))
     if misses:
         raise BuildError(f"{os.path.basename(config)} options did not stick: {kconfig.describe(misses)}; "
                          f"fix them with `make O={obj} menuconfig` in {tree} and copy .config back")
@@ -76,29 +77,41 @@ def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     return targets
 
 
-def _userspace(env):
-    tc = toolchain.get(env["USERSPACE_TOOLCHAIN"], env.get("USERSPACE_CFLAGS", ""))
-    tc.require()
-    return tc
+def UserspaceToolchain(env):
+    """The variant's userspace toolchain, ready to use (wrappers written, tools checked)."""
+    name = env["USERSPACE_TOOLCHAIN"]
+    chosen = toolchain.get(name, env.get("USERSPACE_CFLAGS", ""))
+    return chosen.prepare(env.Dir(f"#build/toolchains/{name}").abspath)
 
 
-def KconfigPackage(env, name, tree, config, outputs):
-    tc = _userspace(env)
-    config = env.File(config).srcnode()
-    return _declare(env, name, _kconfig_package, tree, outputs, [config], name.upper(),
-                    RV_CONFIG=config.abspath,
-                    RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}", f"CONFIG_EXTRA_CFLAGS={tc.cflags}"],
+def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
+    """`configs`: a full config file, then fragments whose values override it."""
+    tc = UserspaceToolchain(env)
+    configs = [env.File(config).srcnode() for config in configs]
+    return _declare(env, name, _kconfig_package, tree, outputs, configs, name.upper(),
+                    RV_CONFIG=[config.abspath for config in configs],
+                    RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}",
+                                  f"CONFIG_EXTRA_CFLAGS={tc.cflags} {extra_cflags}".strip()],
                     RV_TOOLCHAIN_ID=tc.identity())
 
 
-def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None):
-    tc = _userspace(env)
+def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None,
+                     inputs=(), firmware=False):
+    """A configure/make package for the userspace toolchain, or with firmware=True for the
+    kernel's cross compiler, letting the package choose its own flags."""
     extra = {dest: env.File(path).srcnode() for dest, path in (extra_files or {}).items()}
-    configure = [f"--host={tc.prefix.rstrip('-')}", f"CC={tc.tool('gcc')}", f"LDFLAGS={tc.ldflags}",
-                 *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []), *configure_args]
-    return _declare(env, name, _autotools_package, tree, outputs, extra.values(), name.upper(),
-                    RV_EXTRA_FILES=extra, RV_CONFIGURE_ARGS=configure, RV_MAKE_VARS=list(make_args),
-                    RV_TOOLCHAIN_ID=tc.identity())
+    if firmware:
+        cross = env["KERNEL_CROSS"]
+        hosttools.require(cross + "gcc")
+        configure, identity = [f"--host={cross.rstrip('-')}"], toolchain.compiler_version(cross + "gcc")
+    else:
+        tc = UserspaceToolchain(env)
+        configure = [f"--host={tc.triple}", f"CC={tc.tool('gcc')}", f"LDFLAGS={tc.ldflags}",
+                     *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else [])]
+        identity = tc.identity()
+    return _declare(env, name, _autotools_package, tree, outputs, [*extra.values(), *inputs], name.upper(),
+                    RV_EXTRA_FILES=extra, RV_CONFIGURE_ARGS=[*configure, *configure_args],
+                    RV_MAKE_VARS=list(make_args), RV_TOOLCHAIN_ID=identity)
 
 
 def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None):
@@ -111,7 +124,7 @@ def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None
 
 def CrossEnvironment(env):
     """An Environment whose C builders compile and link for the target, statically."""
-    tc = _userspace(env)
+    tc = UserspaceToolchain(env)
     cross = env.Clone(tools=["gcc", "gnulink"], CC=tc.tool("gcc"), LINK=tc.tool("gcc"),
                       CFLAGS=["-O2", "-Wall", *tc.cflags.split()], LINKFLAGS=tc.ldflags.split(),
                       CCCOMSTR="CC       $TARGET", LINKCOMSTR="LINK     $TARGET")
@@ -129,7 +142,7 @@ def CrossProgram(env, target, sources):
 
 def generate(env):
     env.SetDefault(MAKE_JOBS=os.cpu_count(), LOG_DIR="logs")
-    for method in (KconfigPackage, AutotoolsPackage, MakePackage, CrossEnvironment):
+    for method in (UserspaceToolchain, KconfigPackage, AutotoolsPackage, MakePackage, CrossEnvironment):
         env.AddMethod(method)
 
 

@@ -1,6 +1,7 @@
 """SCons tool: pinned sources, fetched into the shared cache and unpacked once for all variants.
 
-env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>,
+env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>, with
+every *.patch of the component's directory applied in name order,
 and the nodes other builders depend on: its anchor file and a Value naming exactly
 what was unpacked (sha256, subdir, patches).
 
@@ -34,6 +35,12 @@ def _unpack(target, source, env):
                   [patch.abspath for patch in source[2:]], progress=env["PROGRESS"])
 
 
+def _unpack_git(target, source, env):
+    git = env["RV_SOURCE"]
+    repo = fetch.fetch_git(git, env.subst("$DL_DIR"))
+    unpack.unpack_git(repo, git.commit, target[0].dir.abspath, [patch.abspath for patch in source[1:]])
+
+
 def FetchSource(env, source):
     """The cached file of `source`, fetched and verified when missing."""
     archive = env.File(os.path.join(env.subst("$DL_DIR"), source.filename))
@@ -43,6 +50,7 @@ def FetchSource(env, source):
                                     RV_SOURCE=source, PROGRESS=env["PROGRESS"])
         env.Precious(archive)
         env.NoClean(archive)
+        env.NoCache(archive)
     return archive
 
 
@@ -51,22 +59,34 @@ def LocalTree(env, path):
     return Tree(path, [env.Value(f"local tree {path} {fingerprint(path)}")])
 
 
-def SourceTree(env, source, name, subdir, anchor="Makefile", inner=None):
+def _patches(env):
+    component_dir = env.Dir(".").srcnode()
+    return [component_dir.File(name) for name in sorted(os.listdir(component_dir.abspath))
+            if name.endswith(".patch")]
+
+
+def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
+    """`source` is a Source (an archive: `subdir` of it, `inner` tarball of a .deb) or a GitSource."""
     local = env.get("LOCAL_SRC", {}).get(env.get("COMPONENT"))
     if local:
         return LocalTree(env, local)
     tree_dir = env.Dir("$SRC_DIR").Dir(name)
     if tree_dir.abspath in _trees:
         return _trees[tree_dir.abspath]
-    archive = FetchSource(env, source)
-    patches = [env.File(patch).srcnode() for patch in source.patches]
-    identity = env.Value(" ".join([source.sha256, subdir, inner or ""] +
-                                  [fetch.sha256_of(patch.abspath) for patch in patches]))
+    patches = _patches(env)
+    patch_digests = [fetch.sha256_of(patch.abspath) for patch in patches]
     anchor_node = tree_dir.File(anchor)
-    env["RV_CACHE_ENV"].Command(anchor_node, [archive, identity] + patches,
-                                action(_unpack, "UNPACK   $TARGET.dir"),
-                                RV_UNPACK={"subdir": subdir, "inner": inner}, PROGRESS=env["PROGRESS"])
+    if isinstance(source, fetch.GitSource):
+        identity = env.Value(" ".join([f"git {source.commit}"] + patch_digests))
+        env["RV_CACHE_ENV"].Command(anchor_node, [identity] + patches, action(_unpack_git, "GIT      $TARGET.dir"),
+                                    RV_SOURCE=source)
+    else:
+        identity = env.Value(" ".join([source.sha256, subdir, inner or ""] + patch_digests))
+        env["RV_CACHE_ENV"].Command(anchor_node, [FetchSource(env, source), identity] + patches,
+                                    action(_unpack, "UNPACK   $TARGET.dir"),
+                                    RV_UNPACK={"subdir": subdir, "inner": inner}, PROGRESS=env["PROGRESS"])
     env.NoClean(anchor_node)
+    env.NoCache(anchor_node)  # it stands for the whole tree, which the cache would not hold
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity])
     return tree
 

@@ -45,3 +45,18 @@ def test_ssh_is_forwarded_from_loopback_only():
     assert "virtio-blk-device,drive=hd0" in command and "virtio-rng-device,rng=rng0" in command
     assert "-snapshot" in command
     assert "-snapshot" not in qemu.command("q", [], "r", 1, snapshot=False)
+
+
+def test_command_line_choices_name_their_own_build_directory():
+    assert variants.load(VARIANTS, "rv64", kernel="", firmware="")["build_name"] == "rv64"
+    assert variants.load(VARIANTS, "rv64", kernel="6.1", firmware="opensbi")["build_name"] == "rv64"
+    chosen = variants.load(VARIANTS, "rv64", kernel="6.12", firmware="bbl")
+    assert chosen["build_name"] == "rv64-linux6.12-bbl"
+    assert (chosen["kernel"], chosen["firmware"]) == ("6.12", "bbl")
+
+
+def test_busybox_fragment_overrides_the_full_config():
+    from rvbuild import kconfig
+    text = "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=\"x\"\n"
+    assert kconfig.apply(text, {"CONFIG_A": "n", "CONFIG_B": "y", "CONFIG_D": "1"}) == \
+        "# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_C=\"x\"\nCONFIG_D=1\n"

@@ -1,0 +1,39 @@
+"""Local source trees are fingerprinted cheaply, and any edit changes the fingerprint."""
+import os
+import subprocess
+
+import pytest
+
+from rvbuild.fingerprint import fingerprint
+
+
+def make_tree(path, git):
+    (path / "src").mkdir(parents=True)
+    (path / "src/main.c").write_text("int main(void) { return 0; }\n")
+    (path / "Makefile").write_text("all:\n")
+    if git:
+        for command in (["init", "-q"], ["add", "."],
+                        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tree"]):
+            subprocess.run(["git", "-C", str(path), *command], check=True)
+    return path
+
+
+@pytest.mark.parametrize("git", [False, True], ids=["plain", "git"])
+def test_edits_change_the_fingerprint(tmp_path, git):
+    tree = make_tree(tmp_path / "tree", git)
+    seen = {fingerprint(str(tree))}
+    assert fingerprint(str(tree)) in seen  # stable while nothing changes
+    (tree / "src/main.c").write_text("int main(void) { return 1; }\n")
+    seen.add(fingerprint(str(tree)))
+    (tree / "src/new.c").write_text("int x;\n")
+    seen.add(fingerprint(str(tree)))
+    os.unlink(tree / "Makefile")
+    seen.add(fingerprint(str(tree)))
+    assert len(seen) == 4
+
+
+def test_git_tree_ignores_a_touch_without_change(tmp_path):
+    tree = make_tree(tmp_path / "tree", git=True)
+    before = fingerprint(str(tree))
+    os.utime(tree / "src/main.c", (1e9, 1e9))
+    assert fingerprint(str(tree)) == before
