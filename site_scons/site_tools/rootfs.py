@@ -30,9 +30,8 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
     spec = dict(overlay=overlay.abspath, permissions=permissions.abspath, items=resolved,
                 dirs=list(dirs), symlinks=dict(symlinks or {}), size=size)
     layout = env.Value(repr(spec))
-    image = env.Command(target, nodes + overlay_files + [permissions, layout],
-                        action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
-    env.NoCache(image)  # quicker to make than to copy, and large
+    return env.Command(target, nodes + overlay_files + [permissions, layout],
+                       action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
     return image
 
 
@@ -48,7 +47,6 @@ def SshKeyPair(env, target):
     hosttools.require("ssh-keygen")
     pair = env.Command([target, target + ".pub"], [], action(_keygen, "SSHKEY   $TARGET"))
     env.NoClean(pair)
-    env.NoCache(pair)  # one key pair per build directory, never shared
     return pair
 
 

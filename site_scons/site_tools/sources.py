@@ -50,7 +50,6 @@ def FetchSource(env, source):
                                     RV_SOURCE=source, PROGRESS=env["PROGRESS"])
         env.Precious(archive)
         env.NoClean(archive)
-        env.NoCache(archive)
     return archive
 
 
@@ -86,7 +85,6 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
                                     action(_unpack, "UNPACK   $TARGET.dir"),
                                     RV_UNPACK={"subdir": subdir, "inner": inner}, PROGRESS=env["PROGRESS"])
     env.NoClean(anchor_node)
-    env.NoCache(anchor_node)  # it stands for the whole tree, which the cache would not hold
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity])
     return tree
 
