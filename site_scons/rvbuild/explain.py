@@ -20,7 +20,8 @@ def component_of(path, build_dir="build"):
 class Summary:
     def __init__(self):
         self.changed = defaultdict(list)  # target path -> what changed for it
-        self.rebuilt = {}                 # component -> why
+        self.rebuilt = {}                 # (variant, component) -> why
+        self.components = []              # (variant, component) of everything in this build
 
     def decider(self, decide):
         """Wrap a decider function (dependency, target, prev_ni, repo_node) -> bool."""

@@ -10,7 +10,7 @@ env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build dir
 """
 import os
 
-from rvbuild import BuildError, hosttools, kconfig, toolchain
+from rvbuild import BuildError, hosttools, kconfig, lock, toolchain
 from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import run_logged
@@ -84,9 +84,23 @@ def LinuxKernel(env, tree, fragments):
     return kernel
 
 
+def _update_kernel_lock(target, source, env):
+    version = env["KERNEL_VERSION"]
+    path = env.File(f"#components/linux/linux-{version}.lock").abspath
+    pinned = lock.refresh(path, f"linux-source-{version}",
+                          f"Pinned by `scons update-kernel-lock kernel={version}`: review the change, then commit it.")
+    print(f"{path}: linux-source-{version} {pinned}")
+
+
+def KernelLockTarget(env):
+    """`scons update-kernel-lock`: pin the kernel package apt offers now, for review."""
+    env.AlwaysBuild(env.Alias("update-kernel-lock", [], env.Action(_update_kernel_lock, None)))
+
+
 def generate(env):
     env.SetDefault(KERNEL_ARCH="riscv", CCACHE=True, MAKE_JOBS=os.cpu_count())
     env.AddMethod(LinuxKernel)
+    env.AddMethod(KernelLockTarget)
 
 
 def exists(env):

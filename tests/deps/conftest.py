@@ -1,4 +1,5 @@
 """A copy of the project whose make-based components are the fake trees in tests/fixtures."""
+import glob
 import os
 import re
 import shutil
@@ -44,10 +45,11 @@ def project(tmp_path_factory):
         copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
         copy(f"{ROOT}/{name}", f"{path}/{name}")
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
-    # The fake Kconfig knows the symbols the real fragment uses, and two HZ choices.
-    known = list(kconfig.read(f"{path}/components/linux/virt.config")) + ["CONFIG_HZ_100", "CONFIG_HZ_250"]
+    # The fake Kconfig knows the symbols the real fragments use, and two HZ choices.
+    known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config"))) + ["CONFIG_HZ_100",
+                                                                                       "CONFIG_HZ_250"]
     with open(f"{path}/fixtures/fake-linux/Kconfig", "w") as f:
         f.write("\n".join(known) + "\n")
     built = Project(path)
-    built.build()
+    built.first_build_output = built.build()[2]
     return built

@@ -11,6 +11,10 @@ from helpers import scons
 USERSPACE = {"busybox", "dropbear", "hello"}
 
 
+def test_first_build_says_everything_is_new(project):
+    assert "rvbuild: rebuilt linux (not built yet), " in project.first_build_output
+
+
 def test_nothing_changed_means_nothing_runs(project):
     assert project.up_to_date()
     labels, components, output = project.build()

@@ -1,0 +1,39 @@
+"""SCons tool: every action, as it starts, is noted with the reason it runs; the build ends
+with one line saying what was rebuilt and why (explain=1: the reason under every step).
+
+Load it after `sources`: it wraps the deciders of both environments."""
+import atexit
+import sys
+
+import SCons.Script
+
+from rvbuild.explain import Summary
+
+
+def _changed_content(dependency, target, prev_ni, repo_node):
+    return dependency.changed_content(target, prev_ni, repo_node)
+
+
+def _changed_timestamp_then_content(dependency, target, prev_ni, repo_node):
+    return dependency.changed_timestamp_then_content(target, prev_ni, repo_node)
+
+
+def generate(env):
+    summary = env["RV_SUMMARY"] = Summary()
+
+    def print_and_record(line, target, source, env):
+        built_before = getattr(target[0].get_stored_info().binfo, "bactsig", None) is not None
+        why = summary.record(target[0], built_before)
+        # One write per line: with -j, actions start from several threads.
+        sys.stdout.write(f"{line}\n" + (f"         because {why}\n" if env.get("explain") else ""))
+        sys.stdout.flush()
+
+    env["PRINT_CMD_LINE_FUNC"] = print_and_record
+    env.Decider(summary.decider(_changed_content))
+    env["RV_CACHE_ENV"].Decider(summary.decider(_changed_timestamp_then_content))
+    if not SCons.Script.GetOption("help") and not SCons.Script.GetOption("clean"):
+        atexit.register(lambda: print(summary.line(summary.components), flush=True))
+
+
+def exists(env):
+    return True
