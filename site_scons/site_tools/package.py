@@ -4,10 +4,14 @@ Each builder runs the package's make in obj/ next to its outputs (SCons never
 deletes obj/, so make stays incremental), then copies the files it produced to
 the declared targets. A toolchain's identity is a Value source of every target.
 
-env.KconfigPackage(tree, config, outputs)      BusyBox-style: a full .config kept in the repo
-env.AutotoolsPackage(tree, configure_args, make_args, outputs, extra_files)
-env.MakePackage(tree, make_args, outputs)       plain make, e.g. OpenSBI
-env.CrossEnvironment()                          SCons' own C builders for the target
+env.KconfigPackage(name, tree, configs, outputs)    BusyBox-style: a full .config kept in the
+                                                    repo, plus fragments
+env.AutotoolsPackage(name, tree, outputs, ...)      configure + make (Dropbear; BBL as firmware)
+env.MakePackage(name, tree, outputs, make_args)     plain make with O= (OpenSBI)
+env.CrossEnvironment()                              SCons' own C builders for the target
+env.UserspaceToolchain()                            the variant's toolchain (rvbuild.toolchain)
+
+`outputs` maps each target's name in the build directory to the file make leaves under obj/.
 """
 import os
 

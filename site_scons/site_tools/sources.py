@@ -31,6 +31,7 @@ def _fetch(target, source, env):
 
 def _unpack(target, source, env):
     spec = env["RV_UNPACK"]
+    fetch.verify(source[0].abspath, env["RV_SOURCE"].sha256)  # the cached file may have changed since
     unpack.unpack(source[0].abspath, target[0].dir.abspath, spec["subdir"], spec["inner"],
                   [patch.abspath for patch in source[2:]], progress=env["PROGRESS"])
 
@@ -83,7 +84,8 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         identity = env.Value(" ".join([source.sha256, subdir, inner or ""] + patch_digests))
         env["RV_CACHE_ENV"].Command(anchor_node, [FetchSource(env, source), identity] + patches,
                                     action(_unpack, "UNPACK   $TARGET.dir"),
-                                    RV_UNPACK={"subdir": subdir, "inner": inner}, PROGRESS=env["PROGRESS"])
+                                    RV_UNPACK={"subdir": subdir, "inner": inner}, RV_SOURCE=source,
+                                    PROGRESS=env["PROGRESS"])
     env.NoClean(anchor_node)
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity])
     return tree

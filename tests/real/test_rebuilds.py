@@ -3,6 +3,7 @@
 Each test edits files of the repository, and puts them back and rebuilds when it ends, so that
 every test starts from, and the module leaves, the build the README's commands make.
 """
+import difflib
 import os
 import re
 import signal
@@ -69,6 +70,24 @@ def test_busybox_config_rebuilds_busybox_and_image(edit):
 def test_overlay_edit_rebuilds_the_image_only(edit):
     edit("components/rootfs/overlay/etc/motd", "Try `hello`.", "Try `hello` now.")
     assert build() == {"rootfs"}
+
+
+def test_patch_added_rebuilds_that_component_and_image():
+    """A *.patch dropped into a component's directory is applied: Dropbear and the image rebuild."""
+    patch = f"{ROOT}/components/dropbear/9999-test-version.patch"
+    original = '#define DROPBEAR_VERSION "2022.83"'
+    lines = open(f"{ROOT}/build/src/dropbear-2022.83/sysoptions.h").read().splitlines(keepends=True)
+    assert lines[6].strip() == original
+    with open(patch, "w") as f:
+        f.writelines(difflib.unified_diff(lines, lines[:6] + [original.replace('83"', '83-patched"') + "\n"]
+                                          + lines[7:], "a/sysoptions.h", "b/sysoptions.h"))
+    try:
+        assert build() == {"dropbear", "rootfs"}
+        assert b"2022.83-patched" in read("build/rv64/dropbear/dropbear")
+    finally:
+        os.unlink(patch)
+        build()
+    assert b"2022.83-patched" not in read("build/rv64/dropbear/dropbear")
 
 
 def kernel_make_compiles_nothing():
