@@ -20,6 +20,8 @@ DEBIAN_PACKAGE = {
     "bzip2": "bzip2",
     "dpkg-deb": "dpkg",
     "mkfs.ext4": "e2fsprogs",
+    "debugfs": "e2fsprogs",
+    "git": "git",
     "fakeroot": "fakeroot",
     "dtc": "device-tree-compiler",
     "ccache": "ccache",

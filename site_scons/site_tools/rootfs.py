@@ -20,7 +20,7 @@ def _rootfs(target, source, env):
 
 
 def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=None, size="64M"):
-    hosttools.require("fakeroot", "mkfs.ext4")
+    hosttools.require("fakeroot", "mkfs.ext4", "debugfs")
     overlay = env.Dir(overlay).srcnode()
     permissions = env.File(permissions).srcnode()
     overlay_files = [env.File(os.path.join(directory, name))
@@ -32,7 +32,6 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
     layout = env.Value(repr(spec))
     return env.Command(target, nodes + overlay_files + [permissions, layout],
                        action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
-    return image
 
 
 def _keygen(target, source, env):

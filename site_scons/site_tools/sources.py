@@ -12,9 +12,9 @@ so an edit there reruns the component's make, and nothing is hashed file by file
 import os
 from dataclasses import dataclass
 
-from rvbuild import fetch, unpack
-from rvbuild.fingerprint import fingerprint
+from rvbuild import fetch, hosttools, unpack
 from rvbuild.actions import action
+from rvbuild.fingerprint import fingerprint
 
 _trees = {}
 
@@ -37,6 +37,7 @@ def _unpack(target, source, env):
 
 
 def _unpack_git(target, source, env):
+    hosttools.require("git")
     git = env["RV_SOURCE"]
     repo = fetch.fetch_git(git, env.subst("$DL_DIR"))
     unpack.unpack_git(repo, git.commit, target[0].dir.abspath, [patch.abspath for patch in source[1:]])
