@@ -2,8 +2,9 @@
 
 The deciders SCons asks "has this dependency changed for that target?" are
 wrapped to remember every yes; when a target's action starts, its component and
-the changed dependencies are noted. Targets rebuilt with no changed dependency
-are new, or their build steps changed.
+the changed dependencies are noted. Targets rebuilt with no changed file are new,
+or their build steps changed, or else one of their options (Value nodes, which
+SCons decides on without asking the deciders).
 """
 import os
 from collections import defaultdict
@@ -28,23 +29,22 @@ class Summary:
         def recording_decider(dependency, target, prev_ni, repo_node=None):
             changed = decide(dependency, target, prev_ni, repo_node)
             if changed:
-                shown = "options" if dependency.__class__.__name__ == "Value" else str(dependency)
-                if shown not in self.changed[target.path]:
-                    self.changed[target.path].append(shown)
+                if str(dependency) not in self.changed[target.path]:
+                    self.changed[target.path].append(str(dependency))
             return changed
         return recording_decider
 
-    def why(self, target, built_before):
+    def why(self, target, built_before, steps_changed):
         if not built_before:
             return "not built yet"
         causes = self.changed.get(target.path)
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
-        return "its build steps changed"
+        return "its build steps changed" if steps_changed else "its options changed"
 
-    def record(self, target, built_before):
+    def record(self, target, built_before, steps_changed=False):
         """Note that `target`'s action is starting; returns why, in words."""
-        why = self.why(target, built_before)
+        why = self.why(target, built_before, steps_changed)
         component = component_of(target.path)
         if component:
             self.rebuilt.setdefault(component, why)

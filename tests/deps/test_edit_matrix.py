@@ -70,8 +70,9 @@ def test_component_source_edit_rebuilds_it_and_its_dependents(project):
 
 
 def test_userspace_flags_rebuild_userspace_only(project):
-    _, components, _ = project.build("userspace_cflags=-g")
+    _, components, output = project.build("userspace_cflags=-g")
     assert components == USERSPACE | {"rootfs"}
+    assert "busybox (its options changed)" in output
     assert project.up_to_date("userspace_cflags=-g")
     _, components, _ = project.build()
     assert components == USERSPACE | {"rootfs"}
