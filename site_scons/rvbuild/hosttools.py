@@ -22,6 +22,7 @@ DEBIAN_PACKAGE = {
     "mkfs.ext4": "e2fsprogs",
     "debugfs": "e2fsprogs",
     "git": "git",
+    "setpriv": "util-linux",
     "fakeroot": "fakeroot",
     "dtc": "device-tree-compiler",
     "ccache": "ccache",

@@ -1,19 +1,14 @@
 """Run a component's own build commands with their output in a log."""
-import ctypes
 import os
-import signal
 import subprocess
 import time
 
 from rvbuild import BuildError
 
-PR_SET_PDEATHSIG = 1
 TOOK = "# took "
-
-
-def _die_with_parent():
-    # If scons is killed, make gets SIGTERM: it stops its jobs and deletes half-written targets.
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+# If scons is killed, the command gets SIGTERM (make then stops its jobs and deletes the targets
+# it was writing). setpriv sets that up without running Python between fork and exec.
+DIE_WITH_SCONS = ["setpriv", "--pdeathsig", "TERM", "--"]
 
 
 def tail(path, lines=25):
@@ -30,8 +25,8 @@ def run_logged(commands, log, cwd=None, extra_env=None):
             out.write(f"\n$ {' '.join(command)}\n")
             out.flush()
             started = time.monotonic()
-            status = subprocess.call(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            status = subprocess.call(DIE_WITH_SCONS + command, cwd=cwd, env=env, stdout=out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             out.write(f"{TOOK}{time.monotonic() - started:.2f} s, status {status}\n")
             if status != 0:
                 raise BuildError(f"`{' '.join(command)}` failed (status {status}); "

@@ -15,7 +15,7 @@ from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import run_logged
 
-KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl"]
+KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", "setpriv"]
 
 
 def _make_variables(env, ccache=True):

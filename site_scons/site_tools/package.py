@@ -70,7 +70,7 @@ def _make_package(target, source, env):
 
 def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
-    hosttools.require("make")
+    hosttools.require("make", "setpriv")
     signature = env.Value(repr([overrides.get(key) for key in
                                 ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
     targets = env.Command(list(outputs), tree.nodes + list(inputs) + [signature],
