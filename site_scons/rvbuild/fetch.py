@@ -47,13 +47,11 @@ class Source:
         object.__setattr__(self, "urls", tuple(self.urls))
 
 
-def sha256_of(path, progress=None):
+def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
-            if progress:
-                progress.update(len(chunk))
     return digest.hexdigest()
 
 
@@ -83,7 +81,7 @@ def debian_uris(debian, filename, run=subprocess.run):
     return uris
 
 
-def _progress(total, desc, enabled):
+def progress_bar(total, desc, enabled):
     if not enabled:
         return None
     from tqdm import tqdm
@@ -93,7 +91,7 @@ def _progress(total, desc, enabled):
 def download(url, dest, progress=True, timeout=60):
     with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
-        bar = _progress(total, os.path.basename(dest), progress)
+        bar = progress_bar(total, os.path.basename(dest), progress)
         try:
             while chunk := response.read(CHUNK):
                 out.write(chunk)

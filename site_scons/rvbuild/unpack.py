@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 
 from rvbuild import BuildError
-from rvbuild.fetch import CHUNK, _progress
+from rvbuild.fetch import CHUNK, progress_bar
 
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
 
@@ -26,7 +26,7 @@ def _extract(tarball, subdir, dest, progress):
     if flag:
         command.insert(1, flag)
     tar = subprocess.Popen(command, stdin=subprocess.PIPE)
-    bar = _progress(os.path.getsize(tarball), f"unpack {os.path.basename(tarball)}", progress)
+    bar = progress_bar(os.path.getsize(tarball), f"unpack {os.path.basename(tarball)}", progress)
     try:
         with open(tarball, "rb") as f:
             while chunk := f.read(CHUNK):
