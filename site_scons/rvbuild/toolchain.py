@@ -41,6 +41,10 @@ class GnuToolchain:
         hosttools.require(self.tool("gcc"))
         return self
 
+    def files(self):
+        """Files of ours the toolchain runs (none: it is Debian's)."""
+        return []
+
     def identity(self):
         return f"{compiler_version(self.tool('gcc'))} | CFLAGS={self.cflags} | LDFLAGS={self.ldflags}"
 
@@ -102,6 +106,10 @@ class ZigToolchain:
             write_if_changed(path, text)
             os.chmod(path, 0o755)
         return ready
+
+    def files(self):
+        """The wrapper scripts: what they pass to zig shapes what gets built."""
+        return [self.tool(name) for name in ("gcc", "cc", "ar", "ranlib")]
 
     def identity(self):
         return f"zig {_zig_version(self.zig())} -target {self.triple} | CFLAGS={self.cflags} | LDFLAGS={self.ldflags}"

@@ -92,7 +92,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     """`configs`: a full config file, then fragments whose values override it."""
     tc = UserspaceToolchain(env)
     configs = [env.File(config).srcnode() for config in configs]
-    return _declare(env, name, _kconfig_package, tree, outputs, configs, name.upper(),
+    return _declare(env, name, _kconfig_package, tree, outputs, configs + env.File(tc.files()), name.upper(),
                     RV_CONFIG=[config.abspath for config in configs],
                     RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}",
                                   f"CONFIG_EXTRA_CFLAGS={tc.cflags} {extra_cflags}".strip()],
@@ -113,6 +113,7 @@ def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), 
         configure = [f"--host={tc.triple}", f"CC={tc.tool('gcc')}", f"LDFLAGS={tc.ldflags}",
                      *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else [])]
         identity = tc.identity()
+        inputs = [*inputs, *env.File(tc.files())]
     return _declare(env, name, _autotools_package, tree, outputs, [*extra.values(), *inputs], name.upper(),
                     RV_EXTRA_FILES=extra, RV_CONFIGURE_ARGS=[*configure, *configure_args],
                     RV_MAKE_VARS=list(make_args), RV_TOOLCHAIN_ID=identity)

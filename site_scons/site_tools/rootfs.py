@@ -30,7 +30,9 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
     spec = dict(overlay=overlay.abspath, permissions=permissions.abspath, items=resolved,
                 dirs=list(dirs), symlinks=dict(symlinks or {}), size=size)
     layout = env.Value(repr(spec))
-    return env.Command(target, nodes + overlay_files + [permissions, layout],
+    # How the image is made lives in rvbuild/rootfs.py: a change there rebuilds it.
+    assembly = env.File(rootfs.__file__)
+    return env.Command(target, nodes + overlay_files + [permissions, layout, assembly],
                        action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
 
 

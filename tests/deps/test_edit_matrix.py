@@ -57,6 +57,12 @@ def test_overlay_file_rebuilds_only_the_image(project):
     assert "rootfs (components/rootfs/overlay/etc/motd changed); 5 up to date" in output
 
 
+def test_image_assembly_code_rebuilds_only_the_image(project):
+    project.edit("site_scons/rvbuild/rootfs.py", lambda text: text + "\n# edited\n")
+    _, components, _ = project.build()
+    assert components == {"rootfs"}
+
+
 def test_hello_source_rebuilds_hello_and_image(project):
     project.edit("components/hello/hello.c", lambda text: text.replace("built by rvbuild", "built by rvbuild."))
     _, components, _ = project.build()
