@@ -11,7 +11,7 @@ from collections import defaultdict
 
 
 def component_of(path, build_dir="build"):
-    """build/<variant>/<component>/... -> (variant, component); sources, downloads and keys -> None."""
+    """build/<variant>/<component>/... -> (variant, component); unpacked sources, toolchains -> None."""
     parts = os.path.normpath(path).split(os.sep)
     if parts[0] == build_dir and len(parts) > 3 and parts[1] not in ("src", "toolchains"):
         return parts[1], parts[2]
@@ -50,10 +50,10 @@ class Summary:
             self.rebuilt.setdefault(component, why)
         return why
 
-    def line(self, components):
-        """`components`: the (variant, component) pairs of this build."""
-        several = len({variant for variant, _ in components}) > 1
-        up_to_date = len([key for key in components if key not in self.rebuilt])
+    def line(self):
+        """The closing line, over the (variant, component) pairs in self.components."""
+        several = len({variant for variant, _ in self.components}) > 1
+        up_to_date = len([key for key in self.components if key not in self.rebuilt])
         if not self.rebuilt:
             return f"rvbuild: nothing to rebuild; {up_to_date} up to date"
         rebuilt = ", ".join(f"{'/'.join(key) if several else key[1]} ({why})" for key, why in self.rebuilt.items())

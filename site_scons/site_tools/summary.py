@@ -33,7 +33,7 @@ def generate(env):
     env.Decider(summary.decider(_changed_content))
     env["RV_CACHE_ENV"].Decider(summary.decider(_changed_timestamp_then_content))
     if not SCons.Script.GetOption("help") and not SCons.Script.GetOption("clean"):
-        atexit.register(lambda: print(summary.line(summary.components), flush=True))
+        atexit.register(lambda: print(summary.line(), flush=True))
 
 
 def exists(env):

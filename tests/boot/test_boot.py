@@ -41,7 +41,7 @@ def guest(request):
                     f"set RVBUILD_RISCV_PK_URL to a clone of it to run the BBL boot test")
     scons("image", *options, log=f"{ROOT}/build/test-scons.log")
     machine_under_test = Guest(options, free_port())
-    machine_under_test.facts = dict(options=options, machine=machine, release=release, build=build_dir(options))
+    machine_under_test.facts = dict(machine=machine, release=release, build=build_dir(options))
     machine_under_test.login()
     yield machine_under_test
     machine_under_test.close()
