@@ -23,6 +23,7 @@ class Summary:
         self.changed = defaultdict(list)  # target path -> what changed for it
         self.rebuilt = {}                 # (variant, component) -> why
         self.components = []              # (variant, component) of everything in this build
+        self.failed = False               # set when the build stopped before it started
 
     def decider(self, decide):
         """Wrap a decider function (dependency, target, prev_ni, repo_node) -> bool."""
@@ -50,11 +51,20 @@ class Summary:
             self.rebuilt.setdefault(component, why)
         return why
 
-    def line(self):
-        """The closing line, over the (variant, component) pairs in self.components."""
+    def line(self, failed_paths=()):
+        """The closing line, over the (variant, component) pairs in self.components; `failed_paths`
+        are the targets whose build failed. None when the build stopped before it started."""
+        if self.failed:
+            return None
         several = len({variant for variant, _ in self.components}) > 1
+
+        def name(key):
+            return "/".join(key) if several else key[1]
+        rebuilt = ", ".join(f"{name(key)} ({why})" for key, why in self.rebuilt.items())
+        if failed_paths:
+            failed = sorted({name(key) for key in map(component_of, failed_paths) if key} or {"the build"})
+            return f"rvbuild: build failed in {', '.join(failed)}" + (f"; rebuilt {rebuilt}" if rebuilt else "")
         up_to_date = len([key for key in self.components if key not in self.rebuilt])
         if not self.rebuilt:
             return f"rvbuild: nothing to rebuild; {up_to_date} up to date"
-        rebuilt = ", ".join(f"{'/'.join(key) if several else key[1]} ({why})" for key, why in self.rebuilt.items())
         return f"rvbuild: rebuilt {rebuilt}; {up_to_date} up to date"

@@ -1,4 +1,5 @@
 """Host programs the build runs, and the Debian package that provides each."""
+import os
 import shutil
 
 from rvbuild import BuildError
@@ -29,6 +30,16 @@ DEBIAN_PACKAGE = {
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
 }
+
+
+# Debian keeps mkfs.ext4 and debugfs here, and a normal user's PATH does not name these directories.
+SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def path_with_sbin(path):
+    """`path` (a PATH value) with Debian's sbin directories appended where it lacks them."""
+    dirs = [directory for directory in path.split(os.pathsep) if directory]
+    return os.pathsep.join(dirs + [directory for directory in SBIN_DIRS if directory not in dirs])
 
 
 def missing(tools, which=shutil.which):

@@ -8,12 +8,11 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from rvbuild import BuildError
-from rvbuild.run import tail
+from rvbuild import BUILD_EPOCH, BuildError
 
 # Fixed identity and time, so identical inputs give a byte-identical image.
 IMAGE_UUID = "5b6f7276-6275-696c-642d-726f6f746673"
-IMAGE_TIME = 1_700_000_000
+IMAGE_TIME = BUILD_EPOCH
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,9 @@ def stage(root, overlay, items, dirs=(), symlinks=None, permissions=None):
             dest = _inside(root, item.path)
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             shutil.copyfile(item.source, dest)
-            os.chmod(dest, item.mode)
-    for path, mode in (permissions or {}).items():
+    _normalize_modes(root)
+    modes = {item.path: item.mode for item in items if isinstance(item, Install)}
+    for path, mode in {**modes, **(permissions or {})}.items():
         if not os.path.exists(_inside(root, path)):
             raise BuildError(f"the permissions table names {path}, which is not in the image")
         os.chmod(_inside(root, path), mode)
@@ -83,7 +83,19 @@ def stage(root, overlay, items, dirs=(), symlinks=None, permissions=None):
             os.utime(os.path.join(directory, name), (IMAGE_TIME, IMAGE_TIME), follow_symlinks=False)
 
 
-def _pin_inode_times(root, image, env):
+def _normalize_modes(root):
+    """0755 for directories and executables, 0644 for the rest: the image must not depend on the
+    umask of whoever checked out or built (a umask of 002 would make /etc/passwd 0664)."""
+    os.chmod(root, 0o755)
+    for directory, subdirs, files in os.walk(root):
+        for name in subdirs + files:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                executable = os.path.isdir(path) or os.stat(path).st_mode & 0o111
+                os.chmod(path, 0o755 if executable else 0o644)
+
+
+def pin_inode_times(root, image, env=None):
     """mkfs.ext4 -d copies each file's ctime and atime, which nothing can set: pin them in the image."""
     paths = ["/"] + ["/" + os.path.relpath(os.path.join(directory, name), root)
                      for directory, subdirs, files in os.walk(root) for name in subdirs + files]
@@ -91,8 +103,12 @@ def _pin_inode_times(root, image, env):
                        for path in paths for field in ("ctime", "atime"))
     result = subprocess.run(["debugfs", "-w", "-f", "-", image], input=requests, env=env,
                             capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BuildError(f"debugfs could not set inode times: {result.stderr.strip()}")
+    # debugfs exits 0 even when requests fail; each failure is a line on stderr after its banner.
+    errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
+    if result.returncode != 0 or errors:
+        raise BuildError(f"debugfs could not set inode times in {image}: "
+                         f"{errors[0] if errors else result.returncode}"
+                         f"{f' (and {len(errors) - 1} more)' if len(errors) > 1 else ''}")
 
 
 def make_ext4(root, image, size):
@@ -106,7 +122,7 @@ def make_ext4(root, image, size):
         if result.returncode != 0:
             problem = "; ".join((result.stderr or result.stdout).strip().splitlines())
             raise BuildError(f"mkfs.ext4 failed: {problem} (a bigger rootfs_size may help)")
-        _pin_inode_times(root, tmp, env)
+        pin_inode_times(root, tmp, env)
         os.replace(tmp, image)
     finally:
         if os.path.exists(tmp):

@@ -3,7 +3,7 @@ import os
 import subprocess
 import time
 
-from rvbuild import BuildError
+from rvbuild import BUILD_EPOCH, BuildError
 
 TOOK = "# took "
 # If scons is killed, the command gets SIGTERM (make then stops its jobs and deletes the targets
@@ -19,7 +19,7 @@ def tail(path, lines=25):
 def run_logged(commands, log, cwd=None, extra_env=None):
     """Run `commands` (argument lists) one after another, appending all output to `log`."""
     os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
-    env = dict(os.environ, LC_ALL="C", **(extra_env or {}))
+    env = dict(os.environ, LC_ALL="C", SOURCE_DATE_EPOCH=str(BUILD_EPOCH), **(extra_env or {}))
     with open(log, "a") as out:
         for command in commands:
             out.write(f"\n$ {' '.join(command)}\n")

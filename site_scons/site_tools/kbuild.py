@@ -9,8 +9,9 @@ env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build dir
   rebuilds incrementally.
 """
 import os
+import time
 
-from rvbuild import BuildError, hosttools, kconfig, lock, toolchain
+from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, lock, toolchain
 from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import run_logged
@@ -24,7 +25,7 @@ def _make_variables(env, ccache=True):
         "ARCH": env["KERNEL_ARCH"],
         "CROSS_COMPILE": f"ccache {cross}" if ccache and env["CCACHE"] else cross,
         # Identical inputs give an identical Image, so nothing downstream rebuilds for nothing.
-        "KBUILD_BUILD_TIMESTAMP": "@0",
+        "KBUILD_BUILD_TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(BUILD_EPOCH)),
         "KBUILD_BUILD_USER": "rvbuild",
         "KBUILD_BUILD_HOST": "rvbuild",
         "KBUILD_BUILD_VERSION": "1",

@@ -109,6 +109,7 @@ def test_misspelt_kernel_option_fails_with_its_name_and_keeps_the_old_config(pro
     result = scons("image", *project.options, cwd=project.path, check=False)
     assert result.returncode != 0
     assert "kernel options did not stick: CONFIG_EXT4FS=y (got n)" in result.stdout + result.stderr
+    assert "rvbuild: build failed in linux" in result.stdout and "up to date" not in result.stdout
     assert open(project.file("build/rv64/linux/kernel.config")).read() == before
     project.edit("components/linux/virt.config", lambda text: text.replace("CONFIG_EXT4FS=y\n", ""))
     labels, _, _ = project.build()

@@ -60,3 +60,9 @@ def test_busybox_fragment_overrides_the_full_config():
     text = "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=\"x\"\n"
     assert kconfig.apply(text, {"CONFIG_A": "n", "CONFIG_B": "y", "CONFIG_D": "1"}) == \
         "# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_C=\"x\"\nCONFIG_D=1\n"
+
+
+def test_a_normal_users_path_gains_debians_sbin_directories():
+    assert hosttools.path_with_sbin("/usr/local/bin:/usr/bin:/bin") == \
+        "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+    assert hosttools.path_with_sbin("/usr/sbin:/usr/bin") == "/usr/sbin:/usr/bin:/usr/local/sbin:/sbin"

@@ -5,27 +5,32 @@ import subprocess
 import pytest
 
 from rvbuild import BuildError
-from rvbuild.rootfs import BusyBoxLinks, Install, make_ext4, read_permissions, stage
+from rvbuild.rootfs import BusyBoxLinks, Install, make_ext4, pin_inode_times, read_permissions, stage
 
 
 def debugfs(image, request):
     return subprocess.run(["debugfs", "-R", request, image], capture_output=True, text=True).stdout
 
 
-@pytest.fixture
-def tree(tmp_path):
+def stage_tree(tmp_path, name="root"):
     overlay = tmp_path / "overlay"
-    (overlay / "etc").mkdir(parents=True)
+    (overlay / "etc").mkdir(parents=True, exist_ok=True)
     (overlay / "etc/shadow").write_text("root::19000:0:99999:7:::\n")
     binary = tmp_path / "busybox"
     binary.write_bytes(b"\x7fELF fake")
     links = tmp_path / "busybox.links"
     links.write_text("/bin/sh\n/sbin/init\n/usr/bin/env\n")
-    items = [Install(str(binary), "/bin/busybox"), BusyBoxLinks(str(links))]
-    root = tmp_path / "root"
+    items = [Install(str(binary), "/bin/busybox"), BusyBoxLinks(str(links)),
+             Install(str(links), "/root/.ssh/authorized_keys", 0o600)]
+    root = tmp_path / name
     stage(str(root), str(overlay), items, dirs=["/proc", "/root"], symlinks={"/var/run": "/run"},
           permissions={"/etc/shadow": 0o600, "/root": 0o700})
     return root
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return stage_tree(tmp_path)
 
 
 def test_stage_lays_out_packages_links_and_modes(tree):
@@ -63,3 +68,29 @@ def test_permissions_table_errors_name_the_line(tmp_path):
     table.write_text("# comment\n/root 0700\n/etc/shadow rw\n")
     with pytest.raises(BuildError, match="permissions:3: expected"):
         read_permissions(table)
+
+
+def test_the_image_does_not_depend_on_the_umask(tmp_path):
+    images = []
+    for umask in (0o022, 0o002):
+        old = os.umask(umask)
+        try:
+            work = tmp_path / f"umask{umask:03o}"
+            work.mkdir()
+            root = stage_tree(work)
+            assert os.stat(root / "etc/shadow").st_mode & 0o777 == 0o600
+            assert os.stat(root / "root/.ssh/authorized_keys").st_mode & 0o777 == 0o600
+            assert os.stat(root / "root/.ssh").st_mode & 0o777 == 0o755
+            make_ext4(str(root), str(work / "rootfs.ext4"), "8M")
+            images.append((work / "rootfs.ext4").read_bytes())
+        finally:
+            os.umask(old)
+    assert images[0] == images[1]
+
+
+def test_a_failed_debugfs_request_is_an_error(tree, tmp_path):
+    image = str(tmp_path / "rootfs.ext4")
+    make_ext4(str(tree), image, "8M")
+    (tree / "etc/added-after-the-image").write_text("x")
+    with pytest.raises(BuildError, match="debugfs could not set inode times .*added-after-the-image"):
+        pin_inode_times(str(tree), image)
