@@ -6,7 +6,7 @@ target runs, so changing them rebuilds nothing.
 """
 import subprocess
 
-from rvbuild import hosttools, qemu
+from rvbuild import buildlock, hosttools, qemu
 
 
 def _boot(target, source, env):
@@ -19,6 +19,7 @@ def _boot(target, source, env):
     print(f"Booting {env['VARIANT']}: log in as root; leave QEMU with Ctrl-A X (or `poweroff` in the guest).\n"
           f"SSH from another terminal: scons ssh (or {ssh})\n"
           f"The console is copied to {log}\n$ {' '.join(command)}", flush=True)
+    buildlock.release()  # the build is done: another may start while the guest runs
     return subprocess.call(command)
 
 
