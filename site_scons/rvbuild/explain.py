@@ -62,7 +62,7 @@ class Summary:
             return "/".join(key) if several else key[1]
         rebuilt = ", ".join(f"{name(key)} ({why})" for key, why in self.rebuilt.items())
         if failed_paths:
-            failed = sorted({name(key) for key in map(component_of, failed_paths) if key} or {"the build"})
+            failed = sorted({name(component_of(path)) if component_of(path) else path for path in failed_paths})
             return f"rvbuild: build failed in {', '.join(failed)}" + (f"; rebuilt {rebuilt}" if rebuilt else "")
         up_to_date = len([key for key in self.components if key not in self.rebuilt])
         if not self.rebuilt:

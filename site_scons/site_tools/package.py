@@ -15,7 +15,7 @@ env.UserspaceToolchain()                            the variant's toolchain (rvb
 """
 import os
 
-from rvbuild import BuildError, hosttools, kconfig, toolchain
+from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, toolchain
 from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import run_logged
@@ -71,8 +71,9 @@ def _make_package(target, source, env):
 def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
     hosttools.require("make", "setpriv")
-    signature = env.Value(repr([overrides.get(key) for key in
-                                ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
+    # The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is an input like any other.
+    signature = env.Value(repr([BUILD_EPOCH] + [overrides.get(key) for key in
+                                                ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
     targets = env.Command(list(outputs), tree.nodes + list(inputs) + [signature],
                           action(function, f"{label:<8} $TARGET"),
                           RV_TREE=tree, RV_OUTPUTS=list(outputs.values()),

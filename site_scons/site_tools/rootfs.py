@@ -38,6 +38,8 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
 
 def _keygen(target, source, env):
     key = target[0].abspath
+    if os.path.exists(key) and os.path.exists(key + ".pub"):
+        return  # made once per build directory: losing .sconsign must not change who may log in
     for path in (key, key + ".pub"):
         if os.path.exists(path):
             os.unlink(path)
@@ -48,6 +50,7 @@ def SshKeyPair(env, target):
     hosttools.require("ssh-keygen")
     pair = env.Command([target, target + ".pub"], [], action(_keygen, "SSHKEY   $TARGET"))
     env.NoClean(pair)
+    env.Precious(pair)
     return pair
 
 
