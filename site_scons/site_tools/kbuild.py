@@ -19,11 +19,15 @@ from rvbuild.run import run_logged
 KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", "setpriv"]
 
 
-def _make_variables(env, ccache=True):
+def _make_variables(env, tree, obj, ccache=True):
     cross = env["KERNEL_CROSS"]
     return {
         "ARCH": env["KERNEL_ARCH"],
         "CROSS_COMPILE": f"ccache {cross}" if ccache and env["CCACHE"] else cross,
+        # ccache (base_dir) hands the compiler source paths relative to obj/, which Kbuild's own
+        # -fmacro-prefix-map (for the absolute path) misses: map them too, or __FILE__ would differ
+        # between a compile and a cache hit.
+        "KCFLAGS": f"-fmacro-prefix-map={os.path.relpath(tree, obj)}/=",
         # Identical inputs give an identical Image, so nothing downstream rebuilds for nothing.
         "KBUILD_BUILD_TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(BUILD_EPOCH)),
         "KBUILD_BUILD_USER": "rvbuild",
@@ -37,6 +41,10 @@ def _ccache_environment(env):
     return {"CCACHE_BASEDIR": env.Dir("#").abspath, "CCACHE_NOHASHDIR": "1"}
 
 
+def _objdir(target):
+    return os.path.join(target[0].dir.abspath, "obj")
+
+
 def _merge_config(target, source, env):
     tree = env["RV_TREE"].path
     scratch = os.path.join(target[0].dir.abspath, "kconfig")
@@ -44,7 +52,8 @@ def _merge_config(target, source, env):
     fragments = env["RV_FRAGMENTS"]
     run_logged([[os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-n", "-O", scratch,
                  "/dev/null", *fragments]],
-               env["RV_LOG"], cwd=tree, extra_env={**_make_variables(env), **_ccache_environment(env)})
+               env["RV_LOG"], cwd=tree,
+               extra_env={**_make_variables(env, tree, _objdir(target)), **_ccache_environment(env)})
     merged = os.path.join(scratch, ".config")
     misses = kconfig.not_stuck(kconfig.requested(fragments), kconfig.read(merged))
     if misses:
@@ -57,10 +66,10 @@ def _merge_config(target, source, env):
 
 def _build_kernel(target, source, env):
     tree = env["RV_TREE"].path
-    obj = os.path.join(target[0].dir.abspath, "obj")
+    obj = _objdir(target)
     os.makedirs(obj, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
-    variables = [f"{name}={value}" for name, value in _make_variables(env).items()]
+    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
     run_logged([["make", "-C", tree, f"O={obj}", *variables, f"-j{env['MAKE_JOBS']}", "Image"]],
                env["RV_LOG"], extra_env=_ccache_environment(env))
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target):
@@ -73,7 +82,7 @@ def LinuxKernel(env, tree, fragments):
         hosttools.require("ccache")
     fragments = [env.File(fragment).srcnode() for fragment in fragments]
     compiler = env.Value(f"{toolchain.compiler_version(env['KERNEL_CROSS'] + 'gcc')} "
-                         f"{sorted(_make_variables(env, ccache=False).items())}")
+                         f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}")
     log = env.File("$LOG_DIR/linux.log").abspath
     overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments])
     config = env.Command("kernel.config", fragments + tree.nodes + [compiler],

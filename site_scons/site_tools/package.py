@@ -31,6 +31,12 @@ def _copy_outputs(env, target):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
 
+def _prefix_map(env):
+    """Compiler flag: the checkout's path never reaches a binary (__FILE__, debug info), so another
+    checkout builds the same bytes."""
+    return f"-ffile-prefix-map={env.Dir('#').abspath}/="
+
+
 def _make(env, *args):
     return ["make", f"-j{env['MAKE_JOBS']}", *args]
 
@@ -96,7 +102,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     return _declare(env, name, _kconfig_package, tree, outputs, configs + env.File(tc.files()), name.upper(),
                     RV_CONFIG=[config.abspath for config in configs],
                     RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}",
-                                  f"CONFIG_EXTRA_CFLAGS={tc.cflags} {extra_cflags}".strip()],
+                                  f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip()],
                     RV_TOOLCHAIN_ID=tc.identity())
 
 
@@ -116,13 +122,16 @@ def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), 
         identity = tc.identity()
         inputs = [*inputs, *env.File(tc.files())]
     return _declare(env, name, _autotools_package, tree, outputs, [*extra.values(), *inputs], name.upper(),
-                    RV_EXTRA_FILES=extra, RV_CONFIGURE_ARGS=[*configure, *configure_args],
+                    RV_EXTRA_FILES=extra,
+                    RV_CONFIGURE_ARGS=[*configure, f"CPPFLAGS={_prefix_map(env)}", *configure_args],
                     RV_MAKE_VARS=list(make_args), RV_TOOLCHAIN_ID=identity)
 
 
 def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None):
+    """Plain make with O=; with `compiler`, make's CC is that compiler."""
     if compiler:
         hosttools.require(compiler)
+        make_args = [*make_args, f"CC={compiler} {_prefix_map(env)}"]
     return _declare(env, name, _make_package, tree, outputs, inputs, name.upper(),
                     RV_MAKE_VARS=list(make_args),
                     RV_TOOLCHAIN_ID=toolchain.compiler_version(compiler) if compiler else "")
