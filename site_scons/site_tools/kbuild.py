@@ -1,7 +1,8 @@
 """SCons tool: the Linux kernel, built by its own Kbuild.
 
 env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build directory:
-- kernel.config: allnoconfig plus the fragments, merged by the kernel's
+- kernel.config: allnoconfig plus the fragments (checked to be Kconfig lines when
+  declared, so a typo fails before anything builds), merged by the kernel's
   scripts/kconfig/merge_config.sh in kconfig/; every requested option is checked
   to have stuck, and the file is rewritten only when its content changes, so a
   comment-only fragment edit stops here.
@@ -71,6 +72,7 @@ def LinuxKernel(env, tree, fragments):
     if env["CCACHE"]:
         hosttools.require("ccache")
     fragments = [env.File(fragment).srcnode() for fragment in fragments]
+    kconfig.requested([fragment.abspath for fragment in fragments])  # a line that is not Kconfig fails here
     compiler = env.Value(f"{toolchain.compiler_version(env['KERNEL_CROSS'] + 'gcc')} "
                          f"{sorted(_make_variables(env, ccache=False).items())}")
     log = env.File("$LOG_DIR/linux.log").abspath
