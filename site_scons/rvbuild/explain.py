@@ -23,6 +23,7 @@ class Summary:
         self.changed = defaultdict(list)  # target path -> what changed for it
         self.rebuilt = {}                 # (variant, component) -> why
         self.components = []              # (variant, component) of everything in this build
+        self.cancelled = False
 
     def decider(self, decide):
         """Wrap a decider function (dependency, target, prev_ni, repo_node) -> bool."""
@@ -50,8 +51,15 @@ class Summary:
             self.rebuilt.setdefault(component, why)
         return why
 
+    def cancel(self):
+        """The build stopped before it began: no closing line."""
+        self.cancelled = True
+
     def line(self):
-        """The closing line, over the (variant, component) pairs in self.components."""
+        """The closing line, over the (variant, component) pairs in self.components; None if
+        there were none, or the build was cancelled."""
+        if self.cancelled or not self.components:
+            return None
         several = len({variant for variant, _ in self.components}) > 1
         up_to_date = len([key for key in self.components if key not in self.rebuilt])
         if not self.rebuilt:

@@ -33,7 +33,13 @@ def generate(env):
     env.Decider(summary.decider(_changed_content))
     env["RV_CACHE_ENV"].Decider(summary.decider(_changed_timestamp_then_content))
     if not SCons.Script.GetOption("help") and not SCons.Script.GetOption("clean"):
-        atexit.register(lambda: print(summary.line(), flush=True))
+        atexit.register(_print_closing_line, summary)
+
+
+def _print_closing_line(summary):
+    line = summary.line()
+    if line:
+        print(line, flush=True)
 
 
 def exists(env):
