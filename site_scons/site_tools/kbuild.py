@@ -96,7 +96,7 @@ def _update_kernel_lock(target, source, env):
 
 def KernelLockTarget(env):
     """`scons update-kernel-lock`: pin the kernel package apt offers now, for review."""
-    env.AlwaysBuild(env.Alias("update-kernel-lock", [], env.Action(_update_kernel_lock, None)))
+    env.AlwaysBuild(env.Alias("update-kernel-lock", [], action(_update_kernel_lock, None)))
 
 
 def generate(env):
