@@ -23,7 +23,7 @@ class Summary:
         self.changed = defaultdict(list)  # target path -> what changed for it
         self.rebuilt = {}                 # (variant, component) -> why
         self.components = []              # (variant, component) of everything in this build
-        self.failed = False               # set when the build stopped before it started
+        self.cancelled = False
 
     def decider(self, decide):
         """Wrap a decider function (dependency, target, prev_ni, repo_node) -> bool."""
@@ -51,10 +51,15 @@ class Summary:
             self.rebuilt.setdefault(component, why)
         return why
 
+    def cancel(self):
+        """The build stopped before it began: no closing line."""
+        self.cancelled = True
+
     def line(self, failed_paths=()):
         """The closing line, over the (variant, component) pairs in self.components; `failed_paths`
-        are the targets whose build failed. None when the build stopped before it started."""
-        if self.failed:
+        are the targets whose build failed. None if there were no components, or the build was
+        cancelled."""
+        if self.cancelled or not self.components:
             return None
         several = len({variant for variant, _ in self.components}) > 1
 

@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from rvbuild import BuildError
+from rvbuild.run import output
 
 CHUNK = 1 << 20
 
@@ -165,7 +166,7 @@ def fetch_git(source, cache_dir):
     if os.path.isdir(repo) and has_commit():
         return repo
     if not os.path.isdir(repo):
-        _git("init", "--quiet", "--bare", repo, check=True)
+        output(["git", "init", "--quiet", "--bare", repo])
     fetched = _git("--git-dir", repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags",
                    source.url, "+refs/heads/*:refs/heads/*")
     if fetched.returncode != 0 or not has_commit():

@@ -7,7 +7,8 @@ second for a kernel tree.
 """
 import hashlib
 import os
-import subprocess
+
+from rvbuild.run import output
 
 
 def _stat_line(path, shown_as):
@@ -29,7 +30,7 @@ def _walk(top, root, digest):
 
 
 def _git(path, *args):
-    return subprocess.run(["git", "-C", path, *args], capture_output=True, check=True).stdout
+    return output(["git", "-C", path, *args], binary=True)
 
 
 def fingerprint(path):

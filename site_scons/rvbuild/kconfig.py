@@ -1,8 +1,17 @@
-"""Kconfig fragments: what they ask for, and whether the final .config gave it."""
+"""Kconfig files: what fragments ask for, and whether the final .config gave it.
+
+Two readers: `read_fragment` for the fragments people write (and BusyBox's config kept in
+the repository), strict, because Kconfig skips a line it cannot read with at most a warning
+in a log; `read` for a .config that Kconfig itself wrote, lenient.
+"""
 import re
+
+from rvbuild import BuildError
 
 ASSIGNMENT = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 NOT_SET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
+# Values Kconfig writes: tristate, decimal, hex, or a string in double quotes with \" and \\ escapes.
+VALUE = re.compile(r'^(?:[ynm]|-?[0-9]+|0[xX][0-9a-fA-F]+|"(?:[^"\\]|\\.)*")$')
 
 
 def parse(text):
@@ -18,15 +27,52 @@ def parse(text):
 
 
 def read(path):
+    """A .config written by Kconfig."""
     with open(path) as f:
         return parse(f.read())
 
 
+def _problem(line):
+    """Why `line` is not a fragment line."""
+    name, equals, value = line.partition("=")
+    if line != line.lstrip():
+        return "Kconfig skips indented lines"
+    if not equals:
+        return "no ="
+    if "#" in value and not value.startswith('"'):
+        return "a comment goes on a line of its own"
+    if name != name.rstrip() or value != value.strip():
+        return "no spaces around = or after the value"
+    if not re.fullmatch(r"CONFIG_[A-Za-z0-9_]+", name):
+        return "a name is CONFIG_ then letters, digits and _"
+    return 'a value is y, n, m, a number, 0x-hex or a "string"'
+
+
+def parse_fragment(text, path):
+    """Like parse, but a line Kconfig would skip or misread is a BuildError naming path:line."""
+    values = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if match := NOT_SET.match(line):
+            values[match[1]] = "n"
+        elif (match := ASSIGNMENT.match(line)) and VALUE.match(match[2]):
+            values[match[1]] = match[2]
+        elif line.strip() and not line.startswith("#"):
+            raise BuildError(f"{path}:{number}: `{line}` is not a Kconfig line ({_problem(line)}); "
+                             f"write CONFIG_NAME=value, `# CONFIG_NAME is not set`, or a # comment")
+    return values
+
+
+def read_fragment(path):
+    with open(path) as f:
+        return parse_fragment(f.read(), path)
+
+
 def requested(fragment_paths):
-    """What the fragments ask for, later fragments overriding earlier ones."""
+    """What the fragments ask for, later fragments overriding earlier ones; a line that
+    is not Kconfig is a BuildError."""
     wanted = {}
     for path in fragment_paths:
-        wanted.update(read(path))
+        wanted.update(read_fragment(path))
     return wanted
 
 

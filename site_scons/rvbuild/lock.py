@@ -43,7 +43,8 @@ def current(package, run=subprocess.run):
             filename = parts[1]
             version = filename.split("_")[1].replace("%3a", ":")
             return version, filename, parts[3].split(":", 1)[1]
-    raise BuildError(f"apt knows no {package}: run `apt-get update` (or ./setup) and try again")
+    raise BuildError(f"apt knows no {package}: check the version in its name, or run `apt-get update` "
+                     f"(or ./setup) and try again")
 
 
 def refresh(path, package, comment):

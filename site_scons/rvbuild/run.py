@@ -1,5 +1,7 @@
-"""Run a component's own build commands with their output in a log."""
+"""Run host commands: a component's own build commands with their output in a log, and
+short queries whose output we use. Either way a failure is a one-line BuildError."""
 import os
+import shlex
 import subprocess
 import time
 
@@ -14,6 +16,20 @@ DIE_WITH_SCONS = ["setpriv", "--pdeathsig", "TERM", "--"]
 def tail(path, lines=25):
     with open(path, errors="replace") as f:
         return "".join(f.readlines()[-lines:])
+
+
+def output(command, binary=False):
+    """The standard output of `command`; if it cannot run or fails, a BuildError naming it
+    and quoting the last line it wrote to stderr."""
+    shown = shlex.join(command)
+    try:
+        result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL)
+    except OSError as error:
+        raise BuildError(f"could not run `{shown}`: {error.strerror}") from None
+    if result.returncode != 0:
+        said = result.stderr.decode(errors="replace").strip().splitlines()
+        raise BuildError(f"`{shown}` failed (status {result.returncode})" + (f": {said[-1]}" if said else ""))
+    return result.stdout if binary else result.stdout.decode(errors="replace")
 
 
 def run_logged(commands, log, cwd=None, extra_env=None):

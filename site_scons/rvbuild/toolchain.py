@@ -9,17 +9,16 @@ Both kinds look the same to the builders: GNU-style tools named <prefix>gcc, <pr
 import dataclasses
 import functools
 import os
-import subprocess
 from dataclasses import dataclass
 
 from rvbuild import BuildError, hosttools
 from rvbuild.files import write_if_changed
+from rvbuild.run import output
 
 
 @functools.lru_cache(maxsize=None)
 def compiler_version(compiler):
-    out = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()[0]
+    return output([compiler, "--version"]).splitlines()[0]
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class ZigToolchain:
 
 @functools.lru_cache(maxsize=None)
 def _zig_version(zig):
-    return subprocess.run([zig, "version"], capture_output=True, text=True, check=True).stdout.strip()
+    return output([zig, "version"]).strip()
 
 
 TOOLCHAINS = {

@@ -1,7 +1,8 @@
 """SCons tool: the Linux kernel, built by its own Kbuild.
 
 env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build directory:
-- kernel.config: allnoconfig plus the fragments, merged by the kernel's
+- kernel.config: allnoconfig plus the fragments (checked to be Kconfig lines when
+  declared, so a typo fails before anything builds), merged by the kernel's
   scripts/kconfig/merge_config.sh in kconfig/; every requested option is checked
   to have stuck, and the file is rewritten only when its content changes, so a
   comment-only fragment edit stops here.
@@ -81,6 +82,7 @@ def LinuxKernel(env, tree, fragments):
     if env["CCACHE"]:
         hosttools.require("ccache")
     fragments = [env.File(fragment).srcnode() for fragment in fragments]
+    kconfig.requested([fragment.abspath for fragment in fragments])  # a line that is not Kconfig fails here
     compiler = env.Value(f"{toolchain.compiler_version(env['KERNEL_CROSS'] + 'gcc')} "
                          f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}")
     log = env.File("$LOG_DIR/linux.log").abspath
@@ -104,7 +106,7 @@ def _update_kernel_lock(target, source, env):
 
 def KernelLockTarget(env):
     """`scons update-kernel-lock`: pin the kernel package apt offers now, for review."""
-    env.AlwaysBuild(env.Alias("update-kernel-lock", [], env.Action(_update_kernel_lock, None)))
+    env.AlwaysBuild(env.Alias("update-kernel-lock", [], action(_update_kernel_lock, None)))
 
 
 def generate(env):

@@ -99,6 +99,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     """`configs`: a full config file, then fragments whose values override it."""
     tc = UserspaceToolchain(env)
     configs = [env.File(config).srcnode() for config in configs]
+    kconfig.requested([config.abspath for config in configs])  # a line that is not Kconfig fails here
     return _declare(env, name, _kconfig_package, tree, outputs, configs + env.File(tc.files()), name.upper(),
                     RV_CONFIG=[config.abspath for config in configs],
                     RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}",

@@ -5,10 +5,10 @@ env.SshKeyPair(target)   generated once per build directory; its .pub is authori
 """
 import dataclasses
 import os
-import subprocess
 
 from rvbuild import hosttools, rootfs
 from rvbuild.actions import action
+from rvbuild.run import output
 
 
 def _rootfs(target, source, env):
@@ -43,7 +43,7 @@ def _keygen(target, source, env):
     for path in (key, key + ".pub"):
         if os.path.exists(path):
             os.unlink(path)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rvbuild", "-f", key], check=True)
+    output(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rvbuild", "-f", key])
 
 
 def SshKeyPair(env, target):

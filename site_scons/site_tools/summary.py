@@ -32,13 +32,14 @@ def generate(env):
     env["PRINT_CMD_LINE_FUNC"] = print_and_record
     env.Decider(summary.decider(_changed_content))
     env["RV_CACHE_ENV"].Decider(summary.decider(_changed_timestamp_then_content))
-    def closing_line():
-        line = summary.line([str(failure.node) for failure in SCons.Script.GetBuildFailures()])
-        if line:
-            print(line, flush=True)
-
     if not SCons.Script.GetOption("help") and not SCons.Script.GetOption("clean"):
-        atexit.register(closing_line)
+        atexit.register(_print_closing_line, summary)
+
+
+def _print_closing_line(summary):
+    line = summary.line([str(failure.node) for failure in SCons.Script.GetBuildFailures()])
+    if line:
+        print(line, flush=True)
 
 
 def exists(env):

@@ -1,7 +1,16 @@
 """Bad input from the command line or the host ends in one clear line with the fix."""
 import os
+import shutil
+import socket
 import subprocess
 import sys
+
+import pytest
+
+from rvbuild import lock
+
+# Would rebuild the userland and the image, were the run not stopped first.
+SOMETHING_TO_BUILD = "userspace_cflags=-DBADINPUT_TEST"
 
 
 def run(project, *args, env=None):
@@ -21,13 +30,19 @@ def test_unknown_option_points_at_help(project):
     assert "unknown option(s) kernal; `scons -h` lists the options" in result.stderr
 
 
-def test_missing_cross_compiler_names_its_debian_package(project, tmp_path):
-    # A PATH with everything /usr/bin has, except the cross compiler.
+def path_without(tmp_path, tool):
+    """A PATH with everything /usr/bin and /usr/sbin have, except `tool`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in os.listdir("/usr/bin"):
-        if name != "riscv64-linux-gnu-gcc":
-            os.symlink(f"/usr/bin/{name}", bin_dir / name)
+    for directory in ("/usr/bin", "/usr/sbin"):
+        for name in os.listdir(directory):
+            if name != tool and not (bin_dir / name).exists():
+                os.symlink(f"{directory}/{name}", bin_dir / name)
+    return bin_dir
+
+
+def test_missing_cross_compiler_names_its_debian_package(project, tmp_path):
+    bin_dir = path_without(tmp_path, "riscv64-linux-gnu-gcc")
     result = run(project, "image", env=dict(os.environ, PATH=str(bin_dir)))
     assert result.returncode == 2
     assert ("missing host tool riscv64-linux-gnu-gcc: run ./setup, or apt-get install gcc-riscv64-linux-gnu"
@@ -38,3 +53,92 @@ def test_boot_takes_one_variant(project):
     result = run(project, "boot", "variant=rv64,rv32")
     assert result.returncode == 2
     assert "boot and ssh take one variant" in result.stderr
+
+
+def fails_in_one_line(result):
+    """The one line a run failed with, having checked that it stopped before any build step."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    # No build step ran (KCONFIG, LINUX, ...), and no closing line claims anything is up to date.
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rvbuild: error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("option, says", [
+    ("ssh_port=abc", "ssh_port=abc is not a port number; use a free port from 1 to 65535, e.g. ssh_port=10022"),
+    ("ssh_port=65536", "ssh_port=65536 is not a port number"),
+    ("memory=garbage", "memory=garbage is not a size; use a whole number with K, M, G or T (or none, for MiB), "
+                       "e.g. memory=256M"),
+    ("rootfs_size=garbage", "rootfs_size=garbage is not a size; use a whole number with K, M, G or T, "
+                            "e.g. rootfs_size=32M"),
+    ("firmware=uboot", "firmware=uboot is unknown; use firmware=opensbi or firmware=bbl"),
+    ("kernel=abc", "kernel=abc is not a Linux version like 6.1 or 6.12"),
+    ("kernel=9.9", "no pin for Linux 9.9 ("),
+    ("persist=maybe", "Invalid value for boolean variable: 'maybe'; `scons -h` lists the options"),
+    ("variant=rv65", "unknown variant 'rv65'"),
+])
+def test_bad_option_fails_in_one_line_before_anything_builds(project, option, says):
+    line = fails_in_one_line(run(project, "image", SOMETHING_TO_BUILD, option))
+    assert says in line
+
+
+@pytest.mark.parametrize("fragment, bad_line", [
+    ("components/linux/virt.config", "CONFIG_TMPFS = y"),
+    ("components/linux/virt.config", "CONIFG_EXT4_FS=y"),
+    ("components/linux/virt.config", "CONFIG_SMP=y # needed"),
+    ("components/busybox/busybox.config", "FEATURE_EDITING=y"),
+])
+def test_fragment_line_that_is_not_kconfig_fails_with_file_and_line(project, fragment, bad_line):
+    with open(project.file(fragment)) as f:
+        original = f.read()
+    try:
+        project.edit(fragment, lambda text: text + bad_line + "\n")
+        line = fails_in_one_line(run(project, "image"))
+    finally:
+        with open(project.file(fragment), "w") as f:
+            f.write(original)
+    assert f"{project.file(fragment)}:{original.count(chr(10)) + 1}: `{bad_line}` is not a Kconfig line (" in line
+
+
+def test_boot_with_the_ssh_port_taken_fails_before_building(project):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = fails_in_one_line(run(project, "boot", SOMETHING_TO_BUILD, f"ssh_port={port}"))
+    assert f"port {port} on 127.0.0.1 is not free for SSH" in line
+    assert "choose another with ssh_port=" in line
+
+
+def test_update_kernel_lock_pins_a_kernel_that_has_no_pin_yet(project):
+    apt = subprocess.run(["apt-get", "download", "--print-uris", "linux-source-6.12"], capture_output=True, text=True)
+    if apt.returncode != 0 or "SHA256:" not in apt.stdout:
+        pytest.skip(f"apt knows no linux-source-6.12 here: {apt.stderr.strip()}")
+    path = project.file("components/linux/linux-6.12.lock")
+    saved = path + ".saved"
+    shutil.move(path, saved)
+    try:
+        line = fails_in_one_line(run(project, "image", "kernel=6.12"))
+        assert line.endswith("run `scons update-kernel-lock kernel=6.12`")
+        pinned = run(project, "update-kernel-lock", "kernel=6.12")
+        assert pinned.returncode == 0, pinned.stderr
+        pin = lock.read(path)
+    finally:
+        shutil.move(saved, path)
+    assert pin["package"] == "linux-source-6.12"
+    assert f" {pin['filename']} " in apt.stdout and f"SHA256:{pin['sha256']}" in apt.stdout
+
+
+def test_tool_failing_in_a_build_step_is_named_in_one_line(project, tmp_path):
+    bin_dir = path_without(tmp_path, "ssh-keygen")
+    (bin_dir / "ssh-keygen").write_text('#!/bin/sh\necho "ssh-keygen: cannot write the key" >&2\nexit 1\n')
+    (bin_dir / "ssh-keygen").chmod(0o755)
+    key = project.file("build/rv64/ssh/id_ed25519")
+    for path in (key, key + ".pub"):
+        os.unlink(path)
+    result = run(project, "image", env=dict(os.environ, PATH=str(bin_dir)))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"scons: *** [build/rv64/ssh/id_ed25519] `ssh-keygen -q -t ed25519 -N '' -C rvbuild -f {key}` failed "
+        f"(status 1): ssh-keygen: cannot write the key"]

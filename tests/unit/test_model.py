@@ -1,8 +1,11 @@
-"""Variants, locks, host tools and the QEMU command line."""
+"""Variants, locks, host tools, the QEMU command line and its SSH port, the closing summary."""
+import socket
+
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, free_port
 from rvbuild import BuildError, hosttools, lock, qemu, variants
+from rvbuild.explain import Summary
 
 VARIANTS = f"{ROOT}/variants"
 
@@ -66,3 +69,30 @@ def test_a_normal_users_path_gains_debians_sbin_directories():
     assert hosttools.path_with_sbin("/usr/local/bin:/usr/bin:/bin") == \
         "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
     assert hosttools.path_with_sbin("/usr/sbin:/usr/bin") == "/usr/sbin:/usr/bin:/usr/local/sbin:/sbin"
+
+
+def test_port_in_use_is_reported_with_the_option_that_moves_it():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(BuildError) as error:
+            qemu.require_free_port(str(port))
+    message = str(error.value)
+    assert message.startswith(f"port {port} on 127.0.0.1 is not free for SSH (Address already in use; ")
+    suggested = int(message.rsplit("ssh_port=", 1)[1])
+    assert suggested != port
+    qemu.require_free_port(suggested)
+
+
+def test_free_port_passes():
+    qemu.require_free_port(free_port())
+
+
+def test_summary_says_nothing_for_a_build_that_never_began():
+    summary = Summary()
+    assert summary.line() is None
+    summary.components.append(("rv64", "linux"))
+    assert summary.line() == "rvbuild: nothing to rebuild; 1 up to date"
+    summary.cancel()
+    assert summary.line() is None

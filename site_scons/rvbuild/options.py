@@ -1,0 +1,65 @@
+"""Command-line options, checked before anything builds.
+
+Each check takes the option's value as typed and returns it (a port as an int), or raises BuildError
+with one line naming the option, what is wrong with the value, and what would do instead.
+`validator(check)` adapts a check to SCons Variables, which call (key, value, env).
+"""
+import re
+
+from rvbuild import BuildError
+
+FIRMWARES = ("opensbi", "bbl")
+# A number with an optional binary unit, as both QEMU's -m and mkfs.ext4 read it.
+SIZE = re.compile(r"^([1-9][0-9]*)([KMGT]?)$", re.IGNORECASE)
+KERNEL_VERSION = re.compile(r"^[1-9][0-9]*\.[0-9]+$")
+
+
+def ssh_port(value):
+    """A TCP port number, 1-65535."""
+    port = int(value) if str(value).isdigit() else 0
+    if not 1 <= port <= 65535:
+        raise BuildError(f"ssh_port={value} is not a port number; use a free port from 1 to 65535, "
+                         f"e.g. ssh_port=10022")
+    return port
+
+
+def _size(key, value, example, bare_number_means=None):
+    match = SIZE.match(str(value))
+    if not match or not (match[2] or bare_number_means):
+        units = "K, M, G or T" + (f" (or none, for {bare_number_means})" if bare_number_means else "")
+        raise BuildError(f"{key}={value} is not a size; use a whole number with {units}, e.g. {key}={example}")
+    return value
+
+
+def memory(value):
+    """Guest memory as QEMU's -m reads it: 256M, 1G, or 512 (MiB)."""
+    return _size("memory", value, "256M", bare_number_means="MiB")
+
+
+def rootfs_size(value):
+    """The image size as mkfs.ext4 reads it, with a unit: 32M, 1G."""
+    return _size("rootfs_size", value, "32M")
+
+
+def firmware(value):
+    """"" (the variant's own choice) or one of FIRMWARES."""
+    if value and value not in FIRMWARES:
+        raise BuildError(f"firmware={value} is unknown; use firmware={' or firmware='.join(FIRMWARES)} "
+                         f"(or leave it out for the variant's)")
+    return value
+
+
+def kernel(value):
+    """"" (the variant's own choice) or a Linux version such as 6.1 or 6.12, as Debian's
+    linux-source-<version> packages name it; its pin is checked where the kernel is declared."""
+    if value and not KERNEL_VERSION.match(value):
+        raise BuildError(f"kernel={value} is not a Linux version like 6.1 or 6.12; name it as Debian's "
+                         f"linux-source-<version> package does")
+    return value
+
+
+def validator(check):
+    """`check` as an SCons Variables validator."""
+    def validate(key, value, env):
+        check(value)
+    return validate
