@@ -11,7 +11,8 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 
-from rvbuild import BuildError
+from rvbuild import BuildError, interrupt
+from rvbuild.run import run
 
 CHUNK = 1 << 20
 
@@ -93,7 +94,8 @@ def download(url, dest, progress=True, timeout=60):
         total = int(response.headers.get("Content-Length") or 0) or None
         bar = progress_bar(total, os.path.basename(dest), progress)
         try:
-            while chunk := response.read(CHUNK):
+            while chunk := response.read1(CHUNK):
+                interrupt.check(f"the download of {url}")
                 out.write(chunk)
                 if bar:
                     bar.update(len(chunk))
@@ -129,6 +131,8 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
                 raise OSError(f"sha256 {actual}, expected {source.sha256}")
             os.replace(tmp, dest)
             return dest
+        except interrupt.Interrupted:
+            raise
         except Exception as error:  # every failure means: try the next place
             failures.append(f"{url}: {error}")
         finally:

@@ -4,14 +4,15 @@ import shutil
 import subprocess
 import tempfile
 
-from rvbuild import BuildError
+from rvbuild import BuildError, interrupt
 from rvbuild.fetch import CHUNK, progress_bar
+from rvbuild.run import run
 
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
 
 
 def _run(command, **kwargs):
-    result = subprocess.run(command, **kwargs)
+    result = run(command, **kwargs)
     if result.returncode != 0:
         raise BuildError(f"{' '.join(command)} failed with status {result.returncode}")
 
@@ -30,12 +31,17 @@ def _extract(tarball, subdir, dest, progress):
     try:
         with open(tarball, "rb") as f:
             while chunk := f.read(CHUNK):
+                interrupt.check(f"unpacking {tarball}")
                 tar.stdin.write(chunk)
                 if bar:
                     bar.update(len(chunk))
         tar.stdin.close()
     except BrokenPipeError:
         pass
+    except interrupt.Interrupted:
+        tar.kill()
+        tar.wait()
+        raise
     finally:
         if bar:
             bar.close()

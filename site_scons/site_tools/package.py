@@ -18,7 +18,7 @@ import os
 from rvbuild import BuildError, hosttools, kconfig, toolchain
 from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
-from rvbuild.run import run_logged
+from rvbuild.run import RUN_TOOLS, run_logged
 
 
 def _objdir(target):
@@ -70,7 +70,7 @@ def _make_package(target, source, env):
 
 def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
-    hosttools.require("make", "setpriv")
+    hosttools.require("make", *RUN_TOOLS)
     signature = env.Value(repr([overrides.get(key) for key in
                                 ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
     targets = env.Command(list(outputs), tree.nodes + list(inputs) + [signature],

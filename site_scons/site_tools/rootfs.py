@@ -9,6 +9,7 @@ import subprocess
 
 from rvbuild import hosttools, rootfs
 from rvbuild.actions import action
+from rvbuild.run import RUN_TOOLS
 
 
 def _rootfs(target, source, env):
@@ -20,7 +21,7 @@ def _rootfs(target, source, env):
 
 
 def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=None, size="64M"):
-    hosttools.require("fakeroot", "mkfs.ext4", "debugfs")
+    hosttools.require("fakeroot", "mkfs.ext4", "debugfs", *RUN_TOOLS)
     overlay = env.Dir(overlay).srcnode()
     permissions = env.File(permissions).srcnode()
     overlay_files = [env.File(os.path.join(directory, name))
