@@ -86,14 +86,3 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
                     raise BuildError(f"dpkg-deb could not read {archive}")
         _extract(tarball, subdir, tree, progress)
     _build_in_place(dest, fill, patches)
-
-
-def unpack_git(repo, commit, dest, patches=()):
-    """Make `dest` the tree of `commit` in the bare repository `repo`, with `patches` applied."""
-    def fill(tree, scratch):
-        archive = subprocess.Popen(["git", "--git-dir", repo, "archive", "--format=tar", commit],
-                                   stdout=subprocess.PIPE)
-        _run(["tar", "-x", "--touch", "-f", "-", "-C", tree], stdin=archive.stdout)
-        if archive.wait() != 0:
-            raise BuildError(f"git archive of {commit} in {repo} failed")
-    _build_in_place(dest, fill, patches)

@@ -21,6 +21,7 @@ FAKES = {"linux": "fake-linux", "busybox": "fake-busybox", "dropbear": "fake-dro
 
 def copy_project(path):
     """Copy the project's build files to `path`, and the fake trees to `path`/fixtures."""
+    os.makedirs(path, exist_ok=True)
     for name in ("SConstruct", "site_scons", "components", "variants"):
         copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
         copy(f"{ROOT}/{name}", f"{path}/{name}")
