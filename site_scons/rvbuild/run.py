@@ -17,23 +17,25 @@ def tail(path, lines=25):
 
 
 def _die_with_scons(stop_signal):
-    # `timeout 0` (no time limit) leads a process group of its own and passes the signals it
-    # gets on to the whole group: to make and its compilers, to a configure script and the
-    # compiler it is waiting for. setpriv has it signalled when scons dies, even by SIGKILL
-    # (make then stops its jobs and deletes the targets it was writing), without running
-    # Python between fork and exec.
+    # `timeout 0` (no time limit) passes the signals it gets on to its whole process group: to
+    # make and its compilers, to a configure script and the compiler it is waiting for. setpriv
+    # has it signalled when scons dies, even by SIGKILL (make then stops its jobs and deletes the
+    # targets it was writing), without running Python between fork and exec.
     return ["setpriv", "--pdeathsig", signal.Signals(stop_signal).name[3:], "--", "timeout", "0"]
 
 
 def run(command, stop_signal=signal.SIGTERM, input=None, capture_output=False, **popen_args):
-    """subprocess.run(command) for a build step: the command and every process it starts get
+    """subprocess.run(command) for a build step, which reads no terminal (stdin is /dev/null
+    unless `input` or stdin= is given). The command and every process it starts get
     `stop_signal` when scons dies, or when scons is told to stop (rvbuild.interrupt); then,
     once they have ended, this raises interrupt.Interrupted."""
     if capture_output:
         popen_args.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if input is not None:
-        popen_args["stdin"] = subprocess.PIPE
-    with subprocess.Popen(_die_with_scons(stop_signal) + list(command), **popen_args) as process:
+    popen_args.setdefault("stdin", subprocess.DEVNULL if input is None else subprocess.PIPE)
+    # A session of its own is a process group of its own, with no terminal: a command that
+    # would ask there (git for a password, ssh about a host key) fails instead of waiting.
+    with subprocess.Popen(_die_with_scons(stop_signal) + list(command), start_new_session=True,
+                          **popen_args) as process:
         while True:
             try:
                 stdout, stderr = process.communicate(input, timeout=POLL_SECONDS)
@@ -56,8 +58,7 @@ def run_logged(commands, log, cwd=None, extra_env=None):
             out.flush()
             started = time.monotonic()
             try:
-                status = run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL).returncode
+                status = run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
             except interrupt.Interrupted:
                 out.write(f"{TOOK}{time.monotonic() - started:.2f} s, interrupted\n")
                 raise

@@ -7,6 +7,7 @@ the build again: SIGTERM (what `kill` and CI timeouts send), SIGKILL, and at one
 Ctrl-C (SIGINT to the whole process group). The pauses: the server sends half the tarball, then
 crawls; `patch` and `mkfs.ext4` are wrappers that pause first; the fake Dropbear's configure and
 make pause themselves (tests/fixtures/fake-dropbear/pause).
+About 2 s a test, 25 s for the module.
 """
 import hashlib
 import os
