@@ -7,10 +7,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def scons(*args, cwd=ROOT, check=True, log=None):
+def scons(*args, cwd=ROOT, check=True, log=None, env=None):
     """Run the real scons of this environment; returns the CompletedProcess (output as text)."""
     result = subprocess.run([sys.executable, "-m", "SCons", "-Q", *args], cwd=cwd,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=env)
     if log:
         with open(log, "a") as f:
             f.write(f"$ scons {' '.join(args)}\n{result.stdout}{result.stderr}\n")

@@ -11,8 +11,8 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 
-from rvbuild import BuildError
-from rvbuild.run import output
+from rvbuild import BuildError, interrupt
+from rvbuild.run import output, run
 
 CHUNK = 1 << 20
 
@@ -94,7 +94,8 @@ def download(url, dest, progress=True, timeout=60):
         total = int(response.headers.get("Content-Length") or 0) or None
         bar = progress_bar(total, os.path.basename(dest), progress)
         try:
-            while chunk := response.read(CHUNK):
+            while chunk := response.read1(CHUNK):
+                interrupt.check(f"the download of {url}")
                 out.write(chunk)
                 if bar:
                     bar.update(len(chunk))
@@ -130,6 +131,8 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
                 raise OSError(f"sha256 {actual}, expected {source.sha256}")
             os.replace(tmp, dest)
             return dest
+        except interrupt.Interrupted:
+            raise
         except Exception as error:  # every failure means: try the next place
             failures.append(f"{url}: {error}")
         finally:
@@ -150,6 +153,11 @@ class GitSource:
     url: str
     commit: str
 
+    @property
+    def filename(self):
+        """The commit's tree in the cache: a tar whose top directory is `name`."""
+        return f"{self.name}-{self.commit}.tar"
+
 
 def _git(*args, **kwargs):
     return subprocess.run(["git", *args], capture_output=True, text=True, **kwargs)
@@ -167,10 +175,30 @@ def fetch_git(source, cache_dir):
         return repo
     if not os.path.isdir(repo):
         output(["git", "init", "--quiet", "--bare", repo])
-    fetched = _git("--git-dir", repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags",
-                   source.url, "+refs/heads/*:refs/heads/*")
+    fetched = run(["git", "--git-dir", repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags",
+                   source.url, "+refs/heads/*:refs/heads/*"], capture_output=True, text=True)
     if fetched.returncode != 0 or not has_commit():
         problem = fetched.stderr.strip().splitlines()[-1] if fetched.stderr.strip() else "commit not found"
         raise BuildError(f"could not fetch {source.name} {source.commit[:12]} from {source.url} ({problem}); "
                          f"point {source.name.replace('-', '_')}_url= at a reachable clone")
     return repo
+
+
+def fetch_git_archive(source, cache_dir):
+    """The path of `source.filename` in `cache_dir`, made from the bare clone there (fetch_git)."""
+    dest = os.path.join(cache_dir, source.filename)
+    if os.path.exists(dest):
+        return dest
+    repo = fetch_git(source, cache_dir)
+    fd, tmp = tempfile.mkstemp(prefix=f".{source.filename}.", suffix=".part", dir=cache_dir)
+    os.close(fd)
+    try:
+        archived = run(["git", "--git-dir", repo, "archive", "--format=tar", f"--prefix={source.name}/",
+                        "--output", tmp, source.commit], capture_output=True, text=True)
+        if archived.returncode != 0:
+            raise BuildError(f"git archive of {source.commit} in {repo} failed: {archived.stderr.strip()}")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest

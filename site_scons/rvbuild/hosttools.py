@@ -24,6 +24,7 @@ DEBIAN_PACKAGE = {
     "debugfs": "e2fsprogs",
     "git": "git",
     "setpriv": "util-linux",
+    "timeout": "coreutils",
     "fakeroot": "fakeroot",
     "dtc": "device-tree-compiler",
     "ccache": "ccache",

@@ -5,10 +5,11 @@ one fakeroot session, so a user builds it as themselves, with no loop mount.
 """
 import os
 import shutil
-import subprocess
+import signal
 from dataclasses import dataclass
 
 from rvbuild import BUILD_EPOCH, BuildError
+from rvbuild.run import run
 
 # Fixed identity and time, so identical inputs give a byte-identical image.
 IMAGE_UUID = "5b6f7276-6275-696c-642d-726f6f746673"
@@ -101,8 +102,7 @@ def pin_inode_times(root, image, env=None):
                      for directory, subdirs, files in os.walk(root) for name in subdirs + files]
     requests = "".join(f'set_inode_field "{path}" {field} @{IMAGE_TIME}\n'
                        for path in paths for field in ("ctime", "atime"))
-    result = subprocess.run(["debugfs", "-w", "-f", "-", image], input=requests, env=env,
-                            capture_output=True, text=True)
+    result = run(["debugfs", "-w", "-f", "-", image], input=requests, env=env, capture_output=True, text=True)
     # debugfs exits 0 even when requests fail; each failure is a line on stderr after its banner.
     errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if result.returncode != 0 or errors:
@@ -117,8 +117,9 @@ def make_ext4(root, image, size):
     script = 'chown -R 0:0 "$1" && mkfs.ext4 -q -F -L rootfs -U "$3" -E hash_seed="$3" -d "$1" "$2" "$4"'
     env = dict(os.environ, E2FSPROGS_FAKE_TIME=str(IMAGE_TIME))
     try:
-        result = subprocess.run(["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
-                                env=env, capture_output=True, text=True)
+        # fakeroot stops its faked daemon, which lives in a session of its own, on SIGINT only.
+        result = run(["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
+                     stop_signal=signal.SIGINT, env=env, capture_output=True, text=True)
         if result.returncode != 0:
             problem = "; ".join((result.stderr or result.stdout).strip().splitlines())
             raise BuildError(f"mkfs.ext4 failed: {problem} (a bigger rootfs_size may help)")

@@ -1,16 +1,17 @@
-"""Run host commands: a component's own build commands with their output in a log, and
-short queries whose output we use. Either way a failure is a one-line BuildError."""
+"""Run host commands: a component's own build commands, so that none outlives the build, with
+their output in a log if wanted; and short queries whose output we use. A failure is a one-line
+BuildError."""
 import os
 import shlex
+import signal
 import subprocess
 import time
 
-from rvbuild import BUILD_EPOCH, BuildError
+from rvbuild import BUILD_EPOCH, BuildError, interrupt
 
 TOOK = "# took "
-# If scons is killed, the command gets SIGTERM (make then stops its jobs and deletes the targets
-# it was writing). setpriv sets that up without running Python between fork and exec.
-DIE_WITH_SCONS = ["setpriv", "--pdeathsig", "TERM", "--"]
+POLL_SECONDS = 0.2
+RUN_TOOLS = ("setpriv", "timeout")  # what run() needs on the host
 
 
 def tail(path, lines=25):
@@ -32,6 +33,38 @@ def output(command, binary=False):
     return result.stdout if binary else result.stdout.decode(errors="replace")
 
 
+def _die_with_scons(stop_signal):
+    # `timeout 0` (no time limit) passes the signals it gets on to its whole process group: to
+    # make and its compilers, to a configure script and the compiler it is waiting for. setpriv
+    # has it signalled when scons dies, even by SIGKILL (make then stops its jobs and deletes the
+    # targets it was writing), without running Python between fork and exec.
+    return ["setpriv", "--pdeathsig", signal.Signals(stop_signal).name[3:], "--", "timeout", "0"]
+
+
+def run(command, stop_signal=signal.SIGTERM, input=None, capture_output=False, **popen_args):
+    """subprocess.run(command) for a build step, which reads no terminal (stdin is /dev/null
+    unless `input` or stdin= is given). The command and every process it starts get
+    `stop_signal` when scons dies, or when scons is told to stop (rvbuild.interrupt); then,
+    once they have ended, this raises interrupt.Interrupted."""
+    if capture_output:
+        popen_args.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    popen_args.setdefault("stdin", subprocess.DEVNULL if input is None else subprocess.PIPE)
+    # A session of its own is a process group of its own, with no terminal: a command that
+    # would ask there (git for a password, ssh about a host key) fails instead of waiting.
+    with subprocess.Popen(_die_with_scons(stop_signal) + list(command), start_new_session=True,
+                          **popen_args) as process:
+        while True:
+            try:
+                stdout, stderr = process.communicate(input, timeout=POLL_SECONDS)
+                return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+            except subprocess.TimeoutExpired:
+                input = None  # handed over already: communicate() goes on where it stopped
+                if interrupt.requested():
+                    process.send_signal(stop_signal)
+                    process.communicate()
+                    raise interrupt.Interrupted(f"`{' '.join(command)}` stopped: the build was interrupted")
+
+
 def run_logged(commands, log, cwd=None, extra_env=None):
     """Run `commands` (argument lists) one after another, appending all output to `log`."""
     os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
@@ -41,8 +74,11 @@ def run_logged(commands, log, cwd=None, extra_env=None):
             out.write(f"\n$ {' '.join(command)}\n")
             out.flush()
             started = time.monotonic()
-            status = subprocess.call(DIE_WITH_SCONS + command, cwd=cwd, env=env, stdout=out,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            try:
+                status = run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+            except interrupt.Interrupted:
+                out.write(f"{TOOK}{time.monotonic() - started:.2f} s, interrupted\n")
+                raise
             out.write(f"{TOOK}{time.monotonic() - started:.2f} s, status {status}\n")
             if status != 0:
                 raise BuildError(f"`{' '.join(command)}` failed (status {status}); "

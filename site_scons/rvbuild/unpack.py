@@ -4,14 +4,15 @@ import shutil
 import subprocess
 import tempfile
 
-from rvbuild import BuildError
+from rvbuild import BuildError, interrupt
 from rvbuild.fetch import CHUNK, progress_bar
+from rvbuild.run import run
 
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
 
 
 def _run(command, **kwargs):
-    result = subprocess.run(command, **kwargs)
+    result = run(command, **kwargs)
     if result.returncode != 0:
         raise BuildError(f"{' '.join(command)} failed with status {result.returncode}")
 
@@ -30,12 +31,17 @@ def _extract(tarball, subdir, dest, progress):
     try:
         with open(tarball, "rb") as f:
             while chunk := f.read(CHUNK):
+                interrupt.check(f"unpacking {tarball}")
                 tar.stdin.write(chunk)
                 if bar:
                     bar.update(len(chunk))
         tar.stdin.close()
     except BrokenPipeError:
         pass
+    except interrupt.Interrupted:
+        tar.kill()
+        tar.wait()
+        raise
     finally:
         if bar:
             bar.close()
@@ -79,15 +85,4 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
                 if deb.wait() != 0:
                     raise BuildError(f"dpkg-deb could not read {archive}")
         _extract(tarball, subdir, tree, progress)
-    _build_in_place(dest, fill, patches)
-
-
-def unpack_git(repo, commit, dest, patches=()):
-    """Make `dest` the tree of `commit` in the bare repository `repo`, with `patches` applied."""
-    def fill(tree, scratch):
-        archive = subprocess.Popen(["git", "--git-dir", repo, "archive", "--format=tar", commit],
-                                   stdout=subprocess.PIPE)
-        _run(["tar", "-x", "--touch", "-f", "-", "-C", tree], stdin=archive.stdout)
-        if archive.wait() != 0:
-            raise BuildError(f"git archive of {commit} in {repo} failed")
     _build_in_place(dest, fill, patches)

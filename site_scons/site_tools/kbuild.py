@@ -15,9 +15,9 @@ import time
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, lock, toolchain
 from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
-from rvbuild.run import run_logged
+from rvbuild.run import RUN_TOOLS, run_logged
 
-KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", "setpriv"]
+KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", *RUN_TOOLS]
 
 
 def _make_variables(env, tree, obj, ccache=True):

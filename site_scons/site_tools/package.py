@@ -18,7 +18,7 @@ import os
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, toolchain
 from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
-from rvbuild.run import run_logged
+from rvbuild.run import RUN_TOOLS, run_logged
 
 
 def _objdir(target):
@@ -76,7 +76,7 @@ def _make_package(target, source, env):
 
 def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
-    hosttools.require("make", "setpriv")
+    hosttools.require("make", *RUN_TOOLS)
     # The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is an input like any other.
     signature = env.Value(repr([BUILD_EPOCH] + [overrides.get(key) for key in
                                                 ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))

@@ -8,7 +8,7 @@ import os
 
 from rvbuild import hosttools, rootfs
 from rvbuild.actions import action
-from rvbuild.run import output
+from rvbuild.run import RUN_TOOLS, output
 
 
 def _rootfs(target, source, env):
@@ -20,7 +20,7 @@ def _rootfs(target, source, env):
 
 
 def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=None, size="64M"):
-    hosttools.require("fakeroot", "mkfs.ext4", "debugfs")
+    hosttools.require("fakeroot", "mkfs.ext4", "debugfs", *RUN_TOOLS)
     overlay = env.Dir(overlay).srcnode()
     permissions = env.File(permissions).srcnode()
     overlay_files = [env.File(os.path.join(directory, name))

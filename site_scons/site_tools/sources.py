@@ -1,9 +1,14 @@
 """SCons tool: pinned sources, fetched into the shared cache and unpacked once for all variants.
 
+env.FetchSource(source) -> the file in the cache ($DL_DIR): an archive, verified by its sha256,
+or for a git source, the pinned commit's tree as a tar made from a bare clone kept beside it.
+Each is part of the `fetch` alias: `scons fetch` downloads everything the build needs, and
+builds nothing, so that the build can then run offline.
+
 env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>, with
 every *.patch of the component's directory applied in name order,
 and the nodes other builders depend on: its anchor file and a Value naming exactly
-what was unpacked (sha256, subdir, patches).
+what was unpacked (sha256 or commit, subdir, patches).
 
 A user working on a component points it at their own tree with <component>_src=DIR
 (env["LOCAL_SRC"]): then the nodes are one Value holding the tree's fingerprint,
@@ -26,32 +31,35 @@ class Tree:
 
 
 def _fetch(target, source, env):
-    fetch.fetch(env["RV_SOURCE"], os.path.dirname(target[0].abspath), progress=env["PROGRESS"])
+    fetch.fetch(env["RV_SOURCE"], target[0].dir.abspath, progress=env["PROGRESS"])
+
+
+def _fetch_git(target, source, env):
+    hosttools.require("git")
+    fetch.fetch_git_archive(env["RV_SOURCE"], target[0].dir.abspath)
 
 
 def _unpack(target, source, env):
     spec = env["RV_UNPACK"]
-    fetch.verify(source[0].abspath, env["RV_SOURCE"].sha256)  # the cached file may have changed since
+    if spec["sha256"]:
+        fetch.verify(source[0].abspath, spec["sha256"])  # the cached file may have changed since
     unpack.unpack(source[0].abspath, target[0].dir.abspath, spec["subdir"], spec["inner"],
                   [patch.abspath for patch in source[2:]], progress=env["PROGRESS"])
 
 
-def _unpack_git(target, source, env):
-    hosttools.require("git")
-    git = env["RV_SOURCE"]
-    repo = fetch.fetch_git(git, env.subst("$DL_DIR"))
-    unpack.unpack_git(repo, git.commit, target[0].dir.abspath, [patch.abspath for patch in source[1:]])
-
-
 def FetchSource(env, source):
-    """The cached file of `source`, fetched and verified when missing."""
+    """The cached file of `source` (a Source or a GitSource), fetched and verified when missing."""
     archive = env.File(os.path.join(env.subst("$DL_DIR"), source.filename))
     if not archive.has_builder():
-        pinned = env.Value(f"{source.filename} sha256={source.sha256}")
-        env["RV_CACHE_ENV"].Command(archive, pinned, action(_fetch, "FETCH    $TARGET"),
+        if isinstance(source, fetch.GitSource):
+            pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, "GIT      $TARGET")
+        else:
+            pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, "FETCH    $TARGET")
+        env["RV_CACHE_ENV"].Command(archive, env.Value(f"{source.filename} {pinned}"), fetch_action,
                                     RV_SOURCE=source, PROGRESS=env["PROGRESS"])
         env.Precious(archive)
         env.NoClean(archive)
+        env.Alias("fetch", archive)
     return archive
 
 
@@ -79,14 +87,13 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     anchor_node = tree_dir.File(anchor)
     if isinstance(source, fetch.GitSource):
         identity = env.Value(" ".join([f"git {source.commit}"] + patch_digests))
-        env["RV_CACHE_ENV"].Command(anchor_node, [identity] + patches, action(_unpack_git, "GIT      $TARGET.dir"),
-                                    RV_SOURCE=source)
+        unpack_spec = {"sha256": None, "subdir": source.name, "inner": None}
     else:
         identity = env.Value(" ".join([source.sha256, subdir, inner or ""] + patch_digests))
-        env["RV_CACHE_ENV"].Command(anchor_node, [FetchSource(env, source), identity] + patches,
-                                    action(_unpack, "UNPACK   $TARGET.dir"),
-                                    RV_UNPACK={"subdir": subdir, "inner": inner}, RV_SOURCE=source,
-                                    PROGRESS=env["PROGRESS"])
+        unpack_spec = {"sha256": source.sha256, "subdir": subdir, "inner": inner}
+    env["RV_CACHE_ENV"].Command(anchor_node, [FetchSource(env, source), identity] + patches,
+                                action(_unpack, "UNPACK   $TARGET.dir"), RV_UNPACK=unpack_spec,
+                                PROGRESS=env["PROGRESS"])
     env.NoClean(anchor_node)
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity])
     return tree
@@ -94,6 +101,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
 
 def generate(env):
     env.SetDefault(DL_DIR="#dl", SRC_DIR="#build/src", PROGRESS=True)
+    env.Alias("fetch", [])  # even when every component is a tree of the user's own
     # Cached files are written once, by rename: their timestamp is a safe and cheap signature.
     env["RV_CACHE_ENV"] = env.Clone()
     env["RV_CACHE_ENV"].Decider("content-timestamp")

@@ -1,12 +1,14 @@
-"""Git sources (riscv-pk for BBL): fetched into the cache as a bare clone, verified by commit id."""
+"""Git sources (riscv-pk for BBL): fetched into the cache as a bare clone, verified by commit id,
+and the pinned commit's tree kept there as a tar that unpacks like any archive."""
 import os
+import shutil
 import subprocess
 
 import pytest
 
 from rvbuild import BuildError
-from rvbuild.fetch import GitSource, fetch_git
-from rvbuild.unpack import unpack_git
+from rvbuild.fetch import GitSource, fetch_git, fetch_git_archive
+from rvbuild.unpack import unpack
 
 
 def git(repo, *args):
@@ -29,12 +31,15 @@ def test_pinned_commit_is_fetched_and_unpacked(upstream, tmp_path):
     commit = git(upstream, "rev-parse", "HEAD")
     (upstream / "configure").write_text("#!/bin/sh\necho later\n")
     git(upstream, "commit", "-qam", "later")
-    repo = fetch_git(GitSource("riscv-pk", str(upstream), commit), str(tmp_path / "dl"))
-    assert repo == str(tmp_path / "dl" / "riscv-pk.git")
-    unpack_git(repo, commit, str(tmp_path / "tree"))
+    source = GitSource("riscv-pk", str(upstream), commit)
+    archive = fetch_git_archive(source, str(tmp_path / "dl"))
+    assert set(os.listdir(tmp_path / "dl")) == {"riscv-pk.git", f"riscv-pk-{commit}.tar"}
+    unpack(archive, str(tmp_path / "tree"), source.name, progress=False)
     assert (tmp_path / "tree" / "configure").read_text() == "#!/bin/sh\n"  # the pinned commit, not HEAD
-    # Once cached, the upstream is not needed any more.
-    assert fetch_git(GitSource("riscv-pk", "/nonexistent", commit), str(tmp_path / "dl")) == repo
+    # Once cached, the upstream is not needed any more, nor is the clone once the tree is archived.
+    assert fetch_git(GitSource("riscv-pk", "/nonexistent", commit), str(tmp_path / "dl")).endswith("riscv-pk.git")
+    shutil.rmtree(tmp_path / "dl" / "riscv-pk.git")
+    assert fetch_git_archive(GitSource("riscv-pk", "/nonexistent", commit), str(tmp_path / "dl")) == archive
 
 
 def test_unknown_commit_fails_with_the_fix(upstream, tmp_path):
