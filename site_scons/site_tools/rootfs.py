@@ -1,13 +1,16 @@
-"""SCons tool: the root filesystem image, and the SSH key pair that logs into it.
+"""SCons tool: the root filesystem image, the SSH key pair that logs into it, and its host key.
 
 env.RootFilesystem(target, items, overlay, permissions, dirs, symlinks, size)
 env.SshKeyPair(target)   generated once per build directory; its .pub is authorized in the image
+env.SshHostKey(target)   the guest's host key, generated once per build directory: a key pair at
+                         `target`, its Dropbear form for the image, and the known_hosts file that
+                         trusts it; a new key rebuilds the image and rewrites known_hosts
 """
 import dataclasses
 import os
 import subprocess
 
-from rvbuild import hosttools, rootfs
+from rvbuild import BuildError, hosttools, qemu, rootfs
 from rvbuild.actions import action
 
 
@@ -51,9 +54,41 @@ def SshKeyPair(env, target):
     return pair
 
 
+def _dropbear_key(target, source, env):
+    converted = target[0].abspath + ".tmp"
+    if os.path.exists(converted):
+        os.unlink(converted)
+    result = subprocess.run(["dropbearconvert", "openssh", "dropbear", source[0].abspath, converted],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"dropbearconvert could not convert {source[0]}: {result.stderr.strip()} "
+                         f"(delete it to have a new host key made)")
+    os.replace(converted, target[0].abspath)
+
+
+def _known_hosts(target, source, env):
+    with open(source[0].abspath) as f:
+        line = qemu.known_hosts_line(f.read())
+    with open(target[0].abspath, "w") as f:
+        f.write(line)
+
+
+def SshHostKey(env, target):
+    """Returns dict(dropbear=the key for the image, known_hosts=the file ssh checks it against)."""
+    hosttools.require("dropbearconvert")
+    private, public = env.SshKeyPair(target)
+    directory = os.path.dirname(target)
+    dropbear = env.Command(f"{directory}/dropbear_ed25519_host_key", private,
+                           action(_dropbear_key, "HOSTKEY  $TARGET"))
+    known_hosts = env.Command(f"{directory}/known_hosts", [public, env.Value(qemu.HOST_KEY_ALIAS)],
+                              action(_known_hosts, "HOSTKEY  $TARGET"))
+    return dict(dropbear=dropbear[0], known_hosts=known_hosts[0])
+
+
 def generate(env):
     env.AddMethod(RootFilesystem)
     env.AddMethod(SshKeyPair)
+    env.AddMethod(SshHostKey)
 
 
 def exists(env):

@@ -1,8 +1,8 @@
-"""Variants, locks, host tools and the QEMU command line."""
+"""Variants, locks and host tools."""
 import pytest
 
 from helpers import ROOT
-from rvbuild import BuildError, hosttools, lock, qemu, variants
+from rvbuild import BuildError, hosttools, lock, variants
 
 VARIANTS = f"{ROOT}/variants"
 
@@ -36,15 +36,6 @@ def test_incomplete_lock_is_an_error(tmp_path):
     (tmp_path / "x.lock").write_text("package = linux-source-6.1\n")
     with pytest.raises(BuildError, match="lacks version, filename, sha256"):
         lock.read(tmp_path / "x.lock")
-
-
-def test_ssh_is_forwarded_from_loopback_only():
-    command = qemu.command("qemu-system-riscv64", ["-bios", "fw.elf"], "rootfs.ext4", 2222)
-    netdev = command[command.index("-netdev") + 1]
-    assert "hostfwd=tcp:127.0.0.1:2222-:22" in netdev
-    assert "virtio-blk-device,drive=hd0" in command and "virtio-rng-device,rng=rng0" in command
-    assert "-snapshot" in command
-    assert "-snapshot" not in qemu.command("q", [], "r", 1, snapshot=False)
 
 
 def test_command_line_choices_name_their_own_build_directory():
