@@ -54,6 +54,12 @@ def SshKeyPair(env, target):
     return pair
 
 
+def _unusable_host_key(key, stderr):
+    last_line = (stderr.strip().splitlines() or ["unreadable"])[-1]
+    return BuildError(f"the host key {key} is unusable ({last_line}): fix it, or delete it and its .pub "
+                      f"to have a new one made")
+
+
 def _dropbear_key(target, source, env):
     converted = target[0].abspath + ".tmp"
     if os.path.exists(converted):
@@ -61,26 +67,27 @@ def _dropbear_key(target, source, env):
     result = subprocess.run(["dropbearconvert", "openssh", "dropbear", source[0].abspath, converted],
                             capture_output=True, text=True)
     if result.returncode != 0:
-        raise BuildError(f"dropbearconvert could not convert {source[0]}: {result.stderr.strip()} "
-                         f"(delete it to have a new host key made)")
+        raise _unusable_host_key(source[0], result.stderr)
     os.replace(converted, target[0].abspath)
 
 
 def _known_hosts(target, source, env):
-    with open(source[0].abspath) as f:
-        line = qemu.known_hosts_line(f.read())
+    # From the private key, as the image's copy is: a stale .pub beside it cannot disagree.
+    result = subprocess.run(["ssh-keygen", "-y", "-f", source[0].abspath], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise _unusable_host_key(source[0], result.stderr)
     with open(target[0].abspath, "w") as f:
-        f.write(line)
+        f.write(qemu.known_hosts_line(result.stdout))
 
 
 def SshHostKey(env, target):
     """Returns dict(dropbear=the key for the image, known_hosts=the file ssh checks it against)."""
     hosttools.require("dropbearconvert")
-    private, public = env.SshKeyPair(target)
+    private, _ = env.SshKeyPair(target)
     directory = os.path.dirname(target)
     dropbear = env.Command(f"{directory}/dropbear_ed25519_host_key", private,
                            action(_dropbear_key, "HOSTKEY  $TARGET"))
-    known_hosts = env.Command(f"{directory}/known_hosts", [public, env.Value(qemu.HOST_KEY_ALIAS)],
+    known_hosts = env.Command(f"{directory}/known_hosts", [private, env.Value(qemu.HOST_KEY_ALIAS)],
                               action(_known_hosts, "HOSTKEY  $TARGET"))
     return dict(dropbear=dropbear[0], known_hosts=known_hosts[0])
 

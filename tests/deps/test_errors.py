@@ -1,5 +1,6 @@
 """Bad input from the command line or the host ends in one clear line with the fix."""
 import os
+import re
 import subprocess
 import sys
 
@@ -38,3 +39,20 @@ def test_boot_takes_one_variant(project):
     result = run(project, "boot", "variant=rv64,rv32")
     assert result.returncode == 2
     assert "boot and ssh take one variant" in result.stderr
+
+
+def test_unusable_host_key_names_itself_and_the_fix(project):
+    key = project.file("build/rv64/ssh/host_ed25519_key")
+    original = open(key).read()
+    with open(key, "w") as f:
+        f.write("not a key\n")
+    result = run(project, "image")
+    with open(key, "w") as f:
+        f.write(original)
+    assert result.returncode == 2
+    # Whichever of its two readers fails first says so, in its own words between the parentheses.
+    assert re.search(r"the host key build/rv64/ssh/host_ed25519_key is unusable \(.*(key|format).*\): "
+                     r"fix it, or delete it and its \.pub to have a new one made", result.stderr)
+    assert "Traceback" not in result.stderr
+    assert run(project, "image").returncode == 0
+    assert project.up_to_date()
