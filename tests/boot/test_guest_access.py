@@ -103,13 +103,15 @@ def host_listener():
 
 @pytest.fixture(scope="module")
 def own_persist_dir(built):
-    """build/rv64/persist for these tests alone; a developer's own is set back when they end."""
+    """build/rv64/persist for these tests alone; a developer's own is set back when they end, and
+    the disks they set aside are left alone. Yields a function listing the disks the tests set aside."""
     saved = f"{BUILD}/persist.saved-by-tests"
     if os.path.exists(PERSIST):
         os.rename(PERSIST, saved)
-    yield PERSIST
-    for path in glob.glob(f"{PERSIST}*"):
-        if path != saved:
+    theirs = set(glob.glob(f"{PERSIST}.*.old"))
+    yield lambda: sorted(set(glob.glob(f"{PERSIST}.*.old")) - theirs)
+    for path in [PERSIST, *set(glob.glob(f"{PERSIST}.*.old")) - theirs]:
+        if os.path.exists(path):
             shutil.rmtree(path)
     if os.path.exists(saved):
         os.rename(saved, PERSIST)
@@ -222,23 +224,25 @@ def test_persist_keeps_what_the_guest_wrote(reopened):
     assert reopened.run("cat /root/kept") == (0, "written in the first boot")
 
 
-def test_rebuilt_image_sets_the_persistent_disk_aside_and_says_where(reopened):
+def test_rebuilt_image_sets_the_persistent_disk_aside_and_says_where(reopened, own_persist_dir, tmp_path):
     assert reopened.poweroff() == 0
     try:
         # A different image size is an image rebuild that edits nothing in the checkout.
         rebuilt = boot("persist=1", "rootfs_size=40M")
         try:
-            assert "ROOTFS   build/rv64/rootfs/rootfs.ext4" in rebuilt.transcript.getvalue()
-            set_aside = glob.glob(f"{PERSIST}.*.old")
-            assert len(set_aside) == 1
-            assert "rootfs.ext4 was rebuilt since the persistent disk was made on it" in rebuilt.transcript.getvalue()
-            assert f"What the guest wrote before is kept in {set_aside[0]}/" in rebuilt.transcript.getvalue()
+            printed = rebuilt.transcript.getvalue()
+            set_aside = own_persist_dir()
+            assert "ROOTFS   build/rv64/rootfs/rootfs.ext4" in printed and len(set_aside) == 1
+            assert "rootfs.ext4 was rebuilt since the persistent disk was made on it" in printed
+            assert f"What the guest wrote before is kept in {set_aside[0]}/" in printed
             assert rebuilt.run("cat /root/kept")[0] != 0
             assert rebuilt.poweroff() == 0
         finally:
             rebuilt.close()
-        # What the first boots wrote is still there, in the disk set aside.
-        listing = subprocess.run(["qemu-img", "info", f"{set_aside[0]}/rootfs.qcow2"], capture_output=True, text=True)
-        assert "backing file: rootfs.base.ext4" in listing.stdout
+        # The disk set aside still holds what the first boots wrote, as the message says.
+        old_image = str(tmp_path / "old.ext4")
+        subprocess.run(["qemu-img", "convert", "-O", "raw", f"{set_aside[0]}/rootfs.qcow2", old_image], check=True)
+        kept = subprocess.run(["debugfs", "-R", "cat /root/kept", old_image], capture_output=True, text=True)
+        assert kept.stdout == "written in the first boot\n"
     finally:
         build_image()
