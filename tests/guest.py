@@ -1,4 +1,5 @@
 """A guest booted by the real `scons boot`, driven on its serial console through pexpect."""
+import io
 import re
 import sys
 
@@ -15,6 +16,8 @@ class Guest:
         self.console = pexpect.spawn(sys.executable, ["-m", "SCons", "-Q", "boot", f"ssh_port={ssh_port}",
                                                       *scons_options],
                                      cwd=ROOT, encoding="utf-8", codec_errors="replace", timeout=timeout)
+        self.transcript = io.StringIO()  # all that scons, QEMU and the console printed so far
+        self.console.logfile_read = self.transcript
 
     def login(self, user="root", timeout=180):
         self.console.expect("login:", timeout=timeout)

@@ -30,6 +30,8 @@ DEBIAN_PACKAGE = {
     "ccache": "ccache",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
+    "dropbearconvert": "dropbear-bin",
+    "qemu-img": "qemu-utils",
 }
 
 

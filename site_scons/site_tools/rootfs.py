@@ -1,12 +1,15 @@
-"""SCons tool: the root filesystem image, and the SSH key pair that logs into it.
+"""SCons tool: the root filesystem image, the SSH key pair that logs into it, and its host key.
 
 env.RootFilesystem(target, items, overlay, permissions, dirs, symlinks, size)
 env.SshKeyPair(target)   generated once per build directory; its .pub is authorized in the image
+env.SshHostKey(target)   the guest's host key, generated once per build directory: a key pair at
+                         `target`, its Dropbear form for the image, and the known_hosts file that
+                         trusts it; a new key rebuilds the image and rewrites known_hosts
 """
 import dataclasses
 import os
 
-from rvbuild import hosttools, rootfs
+from rvbuild import BuildError, hosttools, qemu, rootfs
 from rvbuild.actions import action
 from rvbuild.run import RUN_TOOLS, output
 
@@ -54,9 +57,48 @@ def SshKeyPair(env, target):
     return pair
 
 
+def _unusable_host_key(key, stderr):
+    last_line = (stderr.strip().splitlines() or ["unreadable"])[-1]
+    return BuildError(f"the host key {key} is unusable ({last_line}): fix it, or delete it and its .pub "
+                      f"to have a new one made")
+
+
+def _dropbear_key(target, source, env):
+    converted = target[0].abspath + ".tmp"
+    if os.path.exists(converted):
+        os.unlink(converted)
+    result = subprocess.run(["dropbearconvert", "openssh", "dropbear", source[0].abspath, converted],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise _unusable_host_key(source[0], result.stderr)
+    os.replace(converted, target[0].abspath)
+
+
+def _known_hosts(target, source, env):
+    # From the private key, as the image's copy is: a stale .pub beside it cannot disagree.
+    result = subprocess.run(["ssh-keygen", "-y", "-f", source[0].abspath], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise _unusable_host_key(source[0], result.stderr)
+    with open(target[0].abspath, "w") as f:
+        f.write(qemu.known_hosts_line(result.stdout))
+
+
+def SshHostKey(env, target):
+    """Returns dict(dropbear=the key for the image, known_hosts=the file ssh checks it against)."""
+    hosttools.require("dropbearconvert")
+    private, _ = env.SshKeyPair(target)
+    directory = os.path.dirname(target)
+    dropbear = env.Command(f"{directory}/dropbear_ed25519_host_key", private,
+                           action(_dropbear_key, "HOSTKEY  $TARGET"))
+    known_hosts = env.Command(f"{directory}/known_hosts", [private, env.Value(qemu.HOST_KEY_ALIAS)],
+                              action(_known_hosts, "HOSTKEY  $TARGET"))
+    return dict(dropbear=dropbear[0], known_hosts=known_hosts[0])
+
+
 def generate(env):
     env.AddMethod(RootFilesystem)
     env.AddMethod(SshKeyPair)
+    env.AddMethod(SshHostKey)
 
 
 def exists(env):

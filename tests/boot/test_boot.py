@@ -67,7 +67,8 @@ def test_files_belong_to_root(guest):
 
 
 def test_ssh_from_the_host_with_the_generated_key(guest):
-    command = qemu.ssh_command(f"{guest.facts['build']}/ssh/id_ed25519", guest.ssh_port, "hello && uname -n")
+    ssh = f"{guest.facts['build']}/ssh"
+    command = qemu.ssh_command(f"{ssh}/id_ed25519", f"{ssh}/known_hosts", guest.ssh_port, "hello && uname -n")
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"Hello from {guest.facts['machine']}, built by rvbuild!", "rvbuild"]

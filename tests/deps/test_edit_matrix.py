@@ -85,7 +85,31 @@ def test_userspace_flags_rebuild_userspace_only(project):
 
 
 def test_boot_only_options_rebuild_nothing(project):
-    assert project.up_to_date("memory=1G", "ssh_port=2222", "persist=1")
+    assert project.up_to_date("memory=1G", "ssh_port=2222", "persist=1", "guest_net=1")
+
+
+def test_new_host_key_rebuilds_the_image_and_known_hosts_and_the_old_key_gives_the_old_image(project):
+    ssh = project.file("build/rv64/ssh")
+    image, known_hosts = project.file("build/rv64/rootfs/rootfs.ext4"), f"{ssh}/known_hosts"
+    key_files = ("host_ed25519_key", "host_ed25519_key.pub")
+    before = {name: open(f"{ssh}/{name}", "rb").read() for name in (*key_files, "known_hosts")}
+    image_before = open(image, "rb").read()
+    for name in key_files:
+        os.unlink(f"{ssh}/{name}")
+    labels, components, output = project.build()
+    assert labels == {"SSHKEY", "HOSTKEY", "ROOTFS"} and components == {"ssh", "rootfs"}
+    assert "rootfs (build/rv64/ssh/dropbear_ed25519_host_key changed)" in output
+    public = open(f"{ssh}/host_ed25519_key.pub").read()
+    assert open(known_hosts).read() == f"rvbuild-guest {' '.join(public.split()[:2])}\n" != before["known_hosts"]
+    assert open(image, "rb").read() != image_before
+    # The key is the image's only input that differs: given the old key files, the old image.
+    for name in key_files:
+        with open(f"{ssh}/{name}", "wb") as f:
+            f.write(before[name])
+    labels, _, _ = project.build()
+    assert labels == {"HOSTKEY", "ROOTFS"}
+    assert open(image, "rb").read() == image_before
+    assert open(known_hosts, "rb").read() == before["known_hosts"]
 
 
 def test_touch_without_change_rebuilds_nothing(project):

@@ -1,5 +1,6 @@
 """Bad input from the command line or the host ends in one clear line with the fix."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -142,3 +143,20 @@ def test_tool_failing_in_a_build_step_is_named_in_one_line(project, tmp_path):
     assert result.stderr.splitlines() == [
         f"scons: *** [build/rv64/ssh/id_ed25519] `ssh-keygen -q -t ed25519 -N '' -C rvbuild -f {key}` failed "
         f"(status 1): ssh-keygen: cannot write the key"]
+
+
+def test_unusable_host_key_names_itself_and_the_fix(project):
+    key = project.file("build/rv64/ssh/host_ed25519_key")
+    original = open(key).read()
+    with open(key, "w") as f:
+        f.write("not a key\n")
+    result = run(project, "image")
+    with open(key, "w") as f:
+        f.write(original)
+    assert result.returncode == 2
+    # Whichever of its two readers fails first says so, in its own words between the parentheses.
+    assert re.search(r"the host key build/rv64/ssh/host_ed25519_key is unusable \(.*(key|format).*\): "
+                     r"fix it, or delete it and its \.pub to have a new one made", result.stderr)
+    assert "Traceback" not in result.stderr
+    assert run(project, "image").returncode == 0
+    assert project.up_to_date()

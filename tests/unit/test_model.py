@@ -41,15 +41,6 @@ def test_incomplete_lock_is_an_error(tmp_path):
         lock.read(tmp_path / "x.lock")
 
 
-def test_ssh_is_forwarded_from_loopback_only():
-    command = qemu.command("qemu-system-riscv64", ["-bios", "fw.elf"], "rootfs.ext4", 2222)
-    netdev = command[command.index("-netdev") + 1]
-    assert "hostfwd=tcp:127.0.0.1:2222-:22" in netdev
-    assert "virtio-blk-device,drive=hd0" in command and "virtio-rng-device,rng=rng0" in command
-    assert "-snapshot" in command
-    assert "-snapshot" not in qemu.command("q", [], "r", 1, snapshot=False)
-
-
 def test_command_line_choices_name_their_own_build_directory():
     assert variants.load(VARIANTS, "rv64", kernel="", firmware="")["build_name"] == "rv64"
     assert variants.load(VARIANTS, "rv64", kernel="6.1", firmware="opensbi")["build_name"] == "rv64"
