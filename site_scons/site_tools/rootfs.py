@@ -8,6 +8,7 @@ env.SshHostKey(target)   the guest's host key, generated once per build director
 """
 import dataclasses
 import os
+import subprocess
 
 from rvbuild import BuildError, hosttools, qemu, rootfs
 from rvbuild.actions import action
