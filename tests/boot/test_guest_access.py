@@ -145,6 +145,11 @@ def test_guest_serves_the_build_host_key_which_only_root_reads(guest):
         (0, "0:0 700\n0:0 600")
 
 
+def test_a_running_guest_holds_no_build_lock(guest):
+    # `scons boot` lets the next build in once QEMU starts: here the checkout is up to date.
+    assert scons("-q", "image", *OPTIONS, check=False).returncode == 0
+
+
 def test_password_login_is_refused(guest):
     result = ssh(guest.ssh_port, "true", first_options=[
         "-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no"])
