@@ -87,10 +87,15 @@ def sha256(path):
 
 
 def test_the_build_is_bit_for_bit_this_checkouts(machine):
-    different = [name for name in OUTPUTS
-                 if sha256(f"{machine.path}{CHECKOUT}/build/rv64/{name}") != sha256(f"{ROOT}/build/rv64/{name}")]
-    assert not different, (f"{', '.join(different)} differ between {ROOT}/build/rv64 and "
-                           f"{machine.path}{CHECKOUT}/build/rv64 (diffoscope shows how)")
+    fresh = f"{machine.path}{CHECKOUT}/build/rv64"
+    different = [name for name in OUTPUTS if sha256(f"{fresh}/{name}") != sha256(f"{ROOT}/build/rv64/{name}")]
+    kept = f"{ROOT}/build/fresh-root-differences"
+    for name in different:  # kept for diffoscope: the fresh root goes with the module
+        os.makedirs(f"{kept}/{os.path.dirname(name)}", exist_ok=True)
+        shutil.copy(f"{fresh}/{name}", f"{kept}/{name}.fresh")
+        shutil.copy(f"{ROOT}/build/rv64/{name}", f"{kept}/{name}.here")
+    assert not different, (f"{', '.join(different)} differ between this checkout's build and the fresh "
+                           f"root's; both are in {kept}/ (diffoscope shows how)")
 
 
 def test_boot_to_a_shell(machine):
