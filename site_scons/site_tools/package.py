@@ -14,6 +14,7 @@ env.UserspaceToolchain()                            the variant's toolchain (rvb
 `outputs` maps each target's name in the build directory to the file make leaves under obj/.
 """
 import os
+import shutil
 
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, toolchain
 from rvbuild.actions import action
@@ -23,6 +24,18 @@ from rvbuild.run import RUN_TOOLS, run_logged
 
 def _objdir(target):
     return os.path.join(target[0].dir.abspath, "obj")
+
+
+def _prepared_objdir(target, env):
+    """obj/, emptied first if it was built with other settings (flags, toolchain, configure
+    arguments): configure/make builds track their sources, not their flags, and would keep
+    objects compiled the old way."""
+    obj = _objdir(target)
+    record = os.path.join(obj, ".rvbuild-settings")
+    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == env["RV_SETTINGS"]):
+        shutil.rmtree(obj)
+    write_if_changed(record, env["RV_SETTINGS"])
+    return obj
 
 
 def _copy_outputs(env, target):
@@ -42,9 +55,8 @@ def _make(env, *args):
 
 
 def _kconfig_package(target, source, env):
-    obj, tree = _objdir(target), env["RV_TREE"].path
+    obj, tree = _prepared_objdir(target, env), env["RV_TREE"].path
     config, fragments = env["RV_CONFIG"][0], env["RV_CONFIG"][1:]
-    os.makedirs(obj, exist_ok=True)
     with open(config) as f:
         write_if_changed(os.path.join(obj, ".config"), kconfig.apply(f.read(), kconfig.requested(fragments)))
     make_vars = env["RV_MAKE_VARS"]
@@ -58,8 +70,7 @@ def _kconfig_package(target, source, env):
 
 
 def _autotools_package(target, source, env):
-    obj, tree = _objdir(target), env["RV_TREE"].path
-    os.makedirs(obj, exist_ok=True)
+    obj, tree = _prepared_objdir(target, env), env["RV_TREE"].path
     for name, node in env["RV_EXTRA_FILES"].items():
         copy_if_changed(node.abspath, os.path.join(obj, name))
     run_logged([[os.path.join(tree, "configure"), *env["RV_CONFIGURE_ARGS"]],
@@ -68,8 +79,7 @@ def _autotools_package(target, source, env):
 
 
 def _make_package(target, source, env):
-    obj = _objdir(target)
-    os.makedirs(obj, exist_ok=True)
+    obj = _prepared_objdir(target, env)
     run_logged([_make(env, "-C", env["RV_TREE"].path, f"O={obj}", *env["RV_MAKE_VARS"])], env["RV_LOG"])
     _copy_outputs(env, target)
 
@@ -78,11 +88,11 @@ def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
     hosttools.require("make", *RUN_TOOLS)
     # The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is an input like any other.
-    signature = env.Value(repr([BUILD_EPOCH] + [overrides.get(key) for key in
-                                                ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]))
-    targets = env.Command(list(outputs), tree.nodes + list(inputs) + [signature],
+    settings = repr([BUILD_EPOCH] + [overrides.get(key) for key in
+                                     ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")])
+    targets = env.Command(list(outputs), tree.nodes + list(inputs) + [env.Value(settings)],
                           action(function, f"{label:<8} $TARGET"),
-                          RV_TREE=tree, RV_OUTPUTS=list(outputs.values()),
+                          RV_TREE=tree, RV_SETTINGS=settings, RV_OUTPUTS=list(outputs.values()),
                           RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath, **overrides)
     env.Clean(targets, env.Dir("obj"))
     return targets

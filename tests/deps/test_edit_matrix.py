@@ -79,9 +79,12 @@ def test_userspace_flags_rebuild_userspace_only(project):
     _, components, output = project.build("userspace_cflags=-g")
     assert components == USERSPACE | {"rootfs"}
     assert "busybox (its options changed)" in output
+    # configure/make builds do not track flags themselves: they must be built afresh.
+    assert "CFLAGS=-O2 -g\n" in open(project.file("build/rv64/dropbear/dropbear")).read()
     assert project.up_to_date("userspace_cflags=-g")
     _, components, _ = project.build()
     assert components == USERSPACE | {"rootfs"}
+    assert "CFLAGS=\n" in open(project.file("build/rv64/dropbear/dropbear")).read()
 
 
 def test_boot_only_options_rebuild_nothing(project):
