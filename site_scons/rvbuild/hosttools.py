@@ -19,6 +19,7 @@ DEBIAN_PACKAGE = {
     "tar": "tar",
     "xz": "xz-utils",
     "bzip2": "bzip2",
+    "gzip": "gzip",
     "dpkg-deb": "dpkg",
     "mkfs.ext4": "e2fsprogs",
     "debugfs": "e2fsprogs",

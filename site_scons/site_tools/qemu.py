@@ -49,7 +49,10 @@ def _ssh(target, source, env):
 
 def BootTargets(env, firmware, image, firmware_args, ssh_key, known_hosts, persist_dir):
     if "boot" in SCons.Script.COMMAND_LINE_TARGETS:
+        hosttools.require(env["QEMU"], *(["qemu-img"] if env["persist"] else []))
         qemu.require_free_port(env["ssh_port"])
+    if "ssh" in SCons.Script.COMMAND_LINE_TARGETS:
+        hosttools.require("ssh")
     boot_env = env.Clone(QEMU_FIRMWARE_ARGS=firmware_args, SSH_KEY=ssh_key.abspath,
                          KNOWN_HOSTS=known_hosts.abspath, PERSIST_DIR=env.Dir(persist_dir).abspath)
     logins = [ssh_key, known_hosts]

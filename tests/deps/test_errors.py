@@ -160,3 +160,17 @@ def test_unusable_host_key_names_itself_and_the_fix(project):
     assert "Traceback" not in result.stderr
     assert run(project, "image").returncode == 0
     assert project.up_to_date()
+
+
+@pytest.mark.parametrize("tool, package, target, real_source", [
+    ("bzip2", "bzip2", "image", "dropbear"),            # Dropbear's own tarball is a .tar.bz2
+    ("qemu-system-riscv64", "qemu-system-misc", "boot", None),
+])
+def test_tools_of_later_steps_are_checked_before_anything_builds(project, tmp_path, tool, package, target,
+                                                                  real_source):
+    options = [option for option in project.options if not option.startswith(f"{real_source}_src=")]
+    result = subprocess.run([sys.executable, "-m", "SCons", "-Q", target, SOMETHING_TO_BUILD, *options],
+                            cwd=project.path, capture_output=True, text=True,
+                            env=dict(os.environ, PATH=str(path_without(tmp_path, tool))))
+    line = fails_in_one_line(result)
+    assert line == f"rvbuild: error: missing host tool {tool}: run ./setup, or apt-get install {package}"
