@@ -51,6 +51,8 @@ def test_machine_and_kernel_version(guest):
     assert guest.run("uname -m") == (0, guest.facts["machine"])
     status, release = guest.run("uname -r")
     assert status == 0 and release.startswith(guest.facts["release"])
+    # A fixed, readable build date (reproducible builds), not `@0`.
+    assert guest.run("uname -v") == (0, "#1 SMP Tue Nov 14 22:13:20 UTC 2023")
 
 
 def test_eth0_has_an_address(guest):
