@@ -1,6 +1,5 @@
 """Tiers: unit (seconds) runs first; if it fails, the slow tiers are skipped so CI fails fast."""
 import os
-import subprocess
 import sys
 
 import pytest
@@ -9,9 +8,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 _fast_tier_failed = []
-# What `git status` said before any test ran: tests/final checks the suite added nothing to it.
-STATUS_AT_START = subprocess.run(["git", "-C", os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                  "status", "--porcelain"], capture_output=True, text=True).stdout
 
 
 def pytest_runtest_logreport(report):

@@ -5,6 +5,10 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What `git status` said when the tests were collected, before any ran: tests/final checks that
+# the suite added nothing to it.
+STATUS_AT_START = subprocess.run(["git", "-C", ROOT, "status", "--porcelain"], capture_output=True,
+                                 text=True).stdout
 
 
 def scons(*args, cwd=ROOT, check=True, log=None, env=None):

@@ -2,8 +2,7 @@
 live in ignored folders or in temporary directories)."""
 import subprocess
 
-from conftest import STATUS_AT_START
-from helpers import ROOT
+from helpers import ROOT, STATUS_AT_START
 
 
 def test_the_suite_left_the_checkout_as_it_found_it():
