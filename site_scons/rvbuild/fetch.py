@@ -1,8 +1,13 @@
 """Fetch source files into the shared download cache, verified before they are used.
 
-A file reaches the cache only under a temporary name first and is renamed into
-place after its sha256 matched, so a cut or corrupt download never looks done.
+A file reaches the cache only under a temporary name first, `.<name>.*.part`, and is
+renamed into place after its sha256 matched, so a cut or corrupt download never looks
+done. A download holds an flock on its part file; the kernel drops it when the process
+dies, however it dies, so the next fetch removes the parts nobody holds (the cache may be
+shared by several checkouts: a part another one is writing is held, and left alone).
+A pinned size caps the download: a server sending more is cut off there.
 """
+import fcntl
 import hashlib
 import os
 import shlex
@@ -38,11 +43,13 @@ class Debian:
 
 @dataclass(frozen=True)
 class Source:
-    """One pinned file: its name in the cache, its sha256, and where to get it."""
+    """One pinned file: its name in the cache, its sha256, where to get it, and its size in bytes
+    (optional: a download stops as soon as more than that arrives)."""
     filename: str
     sha256: str
     urls: tuple = ()
     debian: Debian = None
+    size: int = None
 
     def __post_init__(self):
         object.__setattr__(self, "urls", tuple(self.urls))
@@ -89,14 +96,19 @@ def progress_bar(total, desc, enabled):
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
 
 
-def download(url, dest, progress=True, timeout=60):
+def download(url, dest, progress=True, timeout=60, size=None):
+    """Write what `url` serves to `dest`; with `size`, fail rather than take more bytes than that."""
     with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
-        bar = progress_bar(total, os.path.basename(dest), progress)
+        if size is not None and total is not None and total != size:
+            raise OSError(f"the server announces {total} bytes, the pinned size is {size}")
+        bar = progress_bar(total or size, os.path.basename(dest), progress)
         try:
-            while chunk := response.read1(CHUNK):
+            while chunk := response.read1(CHUNK if size is None else min(CHUNK, size - out.tell() + 1)):
                 interrupt.check(f"the download of {url}")
                 out.write(chunk)
+                if size is not None and out.tell() > size:
+                    raise OSError(f"the server sends more than the pinned size of {size} bytes")
                 if bar:
                     bar.update(len(chunk))
         finally:
@@ -104,6 +116,36 @@ def download(url, dest, progress=True, timeout=60):
                 bar.close()
         if total is not None and out.tell() != total:
             raise OSError(f"got {out.tell()} of {total} bytes")
+
+
+def _new_part(cache_dir, filename):
+    """A new part file for downloading `filename`, as (fd holding its flock, path)."""
+    while True:
+        fd, path = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=cache_dir)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:  # else remove_stale_parts took it for stale before we held it
+            return fd, path
+        os.close(fd)
+
+
+def remove_stale_parts(cache_dir):
+    """Remove the part files in `cache_dir` that no process holds: downloads that were killed."""
+    for name in os.listdir(cache_dir):
+        if not (name.startswith(".") and name.endswith(".part")):
+            continue
+        path = os.path.join(cache_dir, name)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue  # gone meanwhile, or not ours to judge
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.path.samestat(os.fstat(fd), os.lstat(path)):  # not renamed into place meanwhile
+                os.unlink(path)
+        except OSError:
+            pass  # held by a live download, or gone meanwhile
+        finally:
+            os.close(fd)
 
 
 def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
@@ -121,11 +163,11 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
             if not candidates:
                 raise
     failures = []
+    remove_stale_parts(cache_dir)
     for url in candidates:
-        fd, tmp = tempfile.mkstemp(prefix=f".{source.filename}.", suffix=".part", dir=cache_dir)
-        os.close(fd)
+        fd, tmp = _new_part(cache_dir, source.filename)
         try:
-            download(url, tmp, progress)
+            download(url, tmp, progress, size=source.size)
             actual = sha256_of(tmp)
             if actual != source.sha256:
                 raise OSError(f"sha256 {actual}, expected {source.sha256}")
@@ -138,6 +180,7 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            os.close(fd)
     if not candidates:
         failures.append("no URL known" + (f" and apt does not know {source.debian.package}"
                                           f"{'=' + source.debian.version if source.debian.version else ''}"

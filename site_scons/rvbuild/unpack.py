@@ -1,14 +1,219 @@
-"""Unpack a verified archive into a source tree, all or nothing."""
+"""Unpack a verified archive into a source tree, all or nothing, and never outside it.
+
+The tree is built in a scratch directory beside `dest`, `.unpack-<pid>-*`, and renamed into
+place only once every member is written and every patch applied, so a failed or killed
+unpack never leaves a tree that looks complete; the next unpack removes the scratch of one
+that was killed.
+
+GNU tar writes the members, without --strip-components (which can turn `pkg//etc/x` into
+`/etc/x`): the whole path lands under the scratch directory and the wanted subdirectory is
+renamed into place; members outside it are not written at all. tar itself refuses `..` in
+member names, re-roots absolute names and hard-link targets inside the scratch directory, and
+creates symlinks that point up or out only after every other member, so nothing is written
+through them. On top of that an archive that tries to reach outside fails with one line
+naming it and the member: absolute, `..` or `//` names (checked in tar's listing), hard links
+that tar had to re-root, symlinks that resolve outside the tree once unpacked, and device
+nodes. Files get the time of unpacking (--touch), so a make that already built against an
+older tree rebuilds what changed, and the user's umask (so no setuid bits, even for root).
+"""
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 
 from rvbuild import BuildError, interrupt
 from rvbuild.fetch import CHUNK, progress_bar
 from rvbuild.run import run
 
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
+SCRATCH_PREFIX = ".unpack-"
+TAR_EXTRACT = ["tar", "-x", "--verbose", "--quoting-style=escape", "--touch", "--no-same-owner",
+               "--no-same-permissions", "-f", "-"]
+# tar's warnings when a name or a hard link's target reached outside and it put it back inside.
+TAR_REROOTED = "Removing leading"
+
+
+def _untranslated():
+    """The environment for tools whose messages we read."""
+    return {**os.environ, "LC_ALL": "C"}
+
+
+def _unsafe_name(name):
+    """Why the member name `name` (as tar lists it) reaches outside, or None."""
+    if name.startswith("/"):
+        return "is an absolute path"
+    parts = name.split("/")
+    if ".." in parts:
+        return "contains '..'"
+    if "" in parts[:-1]:  # a directory may be listed as "dir/"
+        return "contains '//'"
+    return None
+
+
+def _refuse(archive, member, reason):
+    return BuildError(f"refusing to unpack {archive}: member {member} {reason}; "
+                      f"the archive is not a plain source tree, check where its pin came from")
+
+
+def _untar(stdin, archive, root, members=(), feed=None):
+    """Run tar to write `members` (all when empty) of the tar stream on `stdin` below `root`.
+
+    `feed(pipe)`, when given, writes the stream into tar's stdin from a thread. tar lists each
+    member as it goes; the first unsafe name stops it."""
+    with tempfile.TemporaryFile(mode="w+", errors="replace") as errors:
+        tar = subprocess.Popen(TAR_EXTRACT + ["-C", root, *members], stdin=stdin, stdout=subprocess.PIPE,
+                               stderr=errors, env=_untranslated())
+        feeder = feed and threading.Thread(target=feed, args=(tar.stdin,), daemon=True)
+        if feeder:
+            feeder.start()
+        refused = None
+        try:
+            for line in tar.stdout:
+                name = line.decode(errors="replace").rstrip("\n")
+                problem = _unsafe_name(name)
+                if problem:
+                    refused = _refuse(archive, name, problem)
+                    tar.kill()
+                    break
+        finally:
+            tar.stdout.close()
+            status = tar.wait()
+            if feeder:
+                feeder.join()
+        if refused:
+            raise refused
+        errors.seek(0)
+        problems = [line.strip().removeprefix("tar: ") for line in errors
+                    if "Exiting with failure status" not in line]
+        if status != 0 or any(problem.startswith(TAR_REROOTED) for problem in problems):
+            specific = [problem for problem in problems if not problem.startswith(TAR_REROOTED)]
+            detail = (specific or problems or [f"status {status}"])[0]
+            raise BuildError(f"tar could not unpack {archive} ({detail}); delete it and fetch it again, "
+                             f"and if it fails the same way, check where its pin came from")
+
+
+def _unsafe_entries(tree):
+    """What below `tree` a source tree must not hold, as (path relative to tree, why): symlinks
+    that resolve outside it, and device nodes, fifos or sockets (tar run by root makes them)."""
+    top = os.path.realpath(tree)
+    found = []
+
+    def scan(directory):
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    resolved = os.path.realpath(entry.path)
+                    if resolved != top and not resolved.startswith(top + os.sep):
+                        found.append((entry.path, f"is a symlink to {os.readlink(entry.path)}, outside the tree"))
+                elif entry.is_dir():
+                    scan(entry.path)
+                elif not entry.is_file():
+                    found.append((entry.path, "is a device, fifo or socket"))
+    scan(tree)
+    return [(os.path.relpath(path, tree), why) for path, why in found]
+
+
+def _safe_tree(root, subdir, archive):
+    """`root`/`subdir`, once checked to be a real directory holding nothing `_unsafe_entries` finds."""
+    parts = [part for part in subdir.split("/") if part not in ("", ".")]
+    tree = os.path.join(root, *parts)
+    if os.path.realpath(tree) != os.path.join(os.path.realpath(root), *parts) or not os.path.isdir(tree):
+        raise _refuse(archive, subdir, "is not a directory")
+    unsafe = _unsafe_entries(tree)
+    if unsafe:
+        path, why = unsafe[0]
+        raise _refuse(archive, os.path.join(subdir, path), why)
+    return tree
+
+
+def _feeder(path, bar):
+    """A `feed` for _untar that copies the file at `path` into tar, advancing `bar`."""
+    def feed(pipe):
+        try:
+            with open(path, "rb") as f:
+                while (chunk := f.read(CHUNK)) and not interrupt.requested():
+                    pipe.write(chunk)
+                    if bar:
+                        bar.update(len(chunk))
+        except BrokenPipeError:
+            pass  # tar stopped; its status says why
+        finally:
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass
+    return feed
+
+
+def _extract(tarball, subdir, root, progress):
+    """Write the members under `subdir` of `tarball` below `root`; return the checked tree."""
+    flag = DECOMPRESS_FLAG.get(os.path.splitext(tarball)[1])
+    if flag is None:
+        raise BuildError(f"do not know how to unpack {tarball}")
+    bar = progress_bar(os.path.getsize(tarball), f"unpack {os.path.basename(tarball)}", progress)
+    try:
+        _untar(subprocess.PIPE, tarball, root, [arg for arg in (flag, subdir) if arg], _feeder(tarball, bar))
+    except BuildError:
+        interrupt.check(f"unpacking {tarball}")  # the feeder stopped short: say so, not "corrupt"
+        raise
+    finally:
+        if bar:
+            bar.close()
+    return _safe_tree(root, subdir, tarball)
+
+
+def _patch(tree, patch):
+    """Apply `patch` to `tree`, never asking: with no terminal patch takes its default answers,
+    and --forward makes that default for an already applied patch "skip it, and fail"."""
+    result = run(["patch", "-p1", "--forward", "--no-backup-if-mismatch", "--reject-file=-", "-d", tree, "-i", patch],
+                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                 env=_untranslated())
+    if result.returncode != 0:
+        problems = [line.strip().removeprefix("patch: **** ") for line in result.stdout.splitlines()
+                    if line.strip() and not line.startswith("patching file")]
+        detail = problems[0] if problems else f"status {result.returncode}"
+        raise BuildError(f"patch {patch} does not apply ({detail}); refresh it against this source or remove it")
+
+
+def _pid_is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_scratch(parent):
+    """Remove scratch directories in `parent` whose unpack was killed: their pid is not running.
+
+    Scratch directories without a pid predate it and are stale too (one build runs per checkout)."""
+    for name in os.listdir(parent):
+        if not name.startswith(SCRATCH_PREFIX):
+            continue
+        pid, dash, _ = name[len(SCRATCH_PREFIX):].partition("-")
+        if dash and pid.isdigit() and _pid_is_running(int(pid)):
+            continue
+        shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+def _build_in_place(dest, fill, patches):
+    """Make `dest` the tree `fill(scratch)` returns, patched, by renaming it into place."""
+    parent = os.path.dirname(os.path.abspath(dest))
+    os.makedirs(parent, exist_ok=True)
+    remove_stale_scratch(parent)
+    work = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent)
+    try:
+        tree = fill(work)
+        for patch in patches:
+            _patch(tree, patch)
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        os.rename(tree, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _run(command, **kwargs):
@@ -17,65 +222,13 @@ def _run(command, **kwargs):
         raise BuildError(f"{' '.join(command)} failed with status {result.returncode}")
 
 
-def _extract(tarball, subdir, dest, progress):
-    """Extract `subdir` of `tarball` into `dest`, feeding tar ourselves to show progress."""
-    flag = DECOMPRESS_FLAG.get(os.path.splitext(tarball)[1])
-    if flag is None:
-        raise BuildError(f"do not know how to unpack {tarball}")
-    command = ["tar", "-x", "--touch", "--no-same-owner", "-f", "-", "-C", dest,
-               f"--strip-components={subdir.count('/') + 1}", subdir]
-    if flag:
-        command.insert(1, flag)
-    tar = subprocess.Popen(command, stdin=subprocess.PIPE)
-    bar = progress_bar(os.path.getsize(tarball), f"unpack {os.path.basename(tarball)}", progress)
-    try:
-        with open(tarball, "rb") as f:
-            while chunk := f.read(CHUNK):
-                interrupt.check(f"unpacking {tarball}")
-                tar.stdin.write(chunk)
-                if bar:
-                    bar.update(len(chunk))
-        tar.stdin.close()
-    except BrokenPipeError:
-        pass
-    except interrupt.Interrupted:
-        tar.kill()
-        tar.wait()
-        raise
-    finally:
-        if bar:
-            bar.close()
-    if tar.wait() != 0:
-        raise BuildError(f"tar could not unpack {subdir} from {tarball}")
-
-
-def _build_in_place(dest, fill, patches):
-    """Make `dest` by `fill(tree, scratch)` into a temporary tree, patching it, then renaming it."""
-    parent = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(parent, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=".unpack-", dir=parent)
-    try:
-        tree = os.path.join(work, "tree")
-        os.mkdir(tree)
-        fill(tree, work)
-        for patch in patches:
-            with open(patch, "rb") as f:
-                _run(["patch", "-p1", "-s", "-d", tree], stdin=f)
-        if os.path.exists(dest):
-            shutil.rmtree(dest)
-        os.rename(tree, dest)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
 def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
     """Make `dest` the tree `subdir` of `archive` with `patches` applied.
 
     `inner` names a tarball inside a Debian binary package, for kernels shipped
-    as linux-source-X.deb. Files get the time of unpacking (tar --touch), so a
-    make that already built against an older tree rebuilds what changed.
+    as linux-source-X.deb.
     """
-    def fill(tree, scratch):
+    def fill(scratch):
         tarball = archive
         if inner:
             tarball = os.path.join(scratch, os.path.basename(inner))
@@ -84,5 +237,7 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
                 _run(["tar", "-xO", "-f", "-", "./" + inner.lstrip("./")], stdin=deb.stdout, stdout=out)
                 if deb.wait() != 0:
                     raise BuildError(f"dpkg-deb could not read {archive}")
-        _extract(tarball, subdir, tree, progress)
+        root = os.path.join(scratch, "archive")
+        os.mkdir(root)
+        return _extract(tarball, subdir, root, progress)
     _build_in_place(dest, fill, patches)

@@ -51,3 +51,14 @@ def test_unreachable_url_fails_with_the_fix(tmp_path):
     with pytest.raises(BuildError, match="point riscv_pk_url= at a reachable clone"):
         fetch_git(GitSource("riscv-pk", str(tmp_path / "missing"), "0" * 40), str(tmp_path / "dl"))
     assert not os.path.exists(tmp_path / "tree")
+
+
+def test_symlink_leading_out_of_the_tree_is_refused(upstream, tmp_path):
+    os.symlink("../../outside", upstream / "escape")
+    git(upstream, "add", ".")
+    git(upstream, "commit", "-qm", "hostile")
+    commit = git(upstream, "rev-parse", "HEAD")
+    archive = fetch_git_archive(GitSource("riscv-pk", str(upstream), commit), str(tmp_path / "dl"))
+    with pytest.raises(BuildError, match=r"refusing to unpack .* member .*escape is a symlink to \.\./\.\./outside"):
+        unpack(archive, str(tmp_path / "src" / "tree"), "riscv-pk")
+    assert os.listdir(tmp_path / "src") == []

@@ -29,10 +29,30 @@ def test_missing_host_tool_names_its_debian_package():
                                 "run ./setup, or apt-get install e2fsprogs qemu-system-misc")
 
 
-def test_kernel_lock_is_complete():
-    pin = lock.read(f"{ROOT}/components/linux/linux-6.1.lock")
-    assert pin["package"] == "linux-source-6.1" and len(pin["sha256"]) == 64
-    assert pin["filename"].startswith(f"linux-source-6.1_{pin['version']}")
+@pytest.mark.parametrize("version", ["6.1", "6.12"])
+def test_kernel_lock_is_complete(version):
+    path = f"{ROOT}/components/linux/linux-{version}.lock"
+    pin = lock.read(path)
+    assert pin["package"] == f"linux-source-{version}" and len(pin["sha256"]) == 64
+    assert pin["filename"].startswith(f"linux-source-{version}_{pin['version']}")
+    assert lock.source(path, "refresh").size == int(pin["size"]) > 0
+
+
+def test_lock_written_before_sizes_were_pinned_still_reads(tmp_path):
+    (tmp_path / "x.lock").write_text("package = p\nversion = 1\nfilename = p_1_all.deb\nsha256 = " + "0" * 64 + "\n")
+    assert lock.source(tmp_path / "x.lock", "refresh").size is None
+
+
+def test_refresh_pins_the_size_apt_reports(tmp_path):
+    try:
+        lock.refresh(tmp_path / "x.lock", "linux-source-6.1", "a test")
+    except BuildError as error:
+        pytest.skip(str(error))
+    pin = lock.read(tmp_path / "x.lock")
+    committed = lock.read(f"{ROOT}/components/linux/linux-6.1.lock")
+    assert int(pin["size"]) > 0
+    if pin["sha256"] == committed["sha256"]:
+        assert pin == committed
 
 
 def test_incomplete_lock_is_an_error(tmp_path):
