@@ -16,11 +16,11 @@ that tar had to re-root, symlinks that resolve outside the tree once unpacked, a
 nodes. Files get the time of unpacking (--touch), so a make that already built against an
 older tree rebuilds what changed, and the user's umask (so no setuid bits, even for root).
 """
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-import threading
 
 from rvbuild import BuildError, interrupt
 from rvbuild.fetch import CHUNK, progress_bar
@@ -59,38 +59,33 @@ def _refuse(archive, member, reason):
 def _untar(stdin, archive, root, members=(), feed=None):
     """Run tar to write `members` (all when empty) of the tar stream on `stdin` below `root`.
 
-    `feed(pipe)`, when given, writes the stream into tar's stdin from a thread. tar lists each
-    member as it goes; the first unsafe name stops it."""
-    with tempfile.TemporaryFile(mode="w+", errors="replace") as errors:
-        tar = subprocess.Popen(TAR_EXTRACT + ["-C", root, *members], stdin=stdin, stdout=subprocess.PIPE,
+    `feed(pipe)`, when given, writes the stream into tar's stdin. tar's own protections keep
+    every write below `root`; its listing, read once it is done, names the members to refuse."""
+    with tempfile.TemporaryFile() as listing, tempfile.TemporaryFile(mode="w+", errors="replace") as errors:
+        tar = subprocess.Popen(TAR_EXTRACT + ["-C", root, *members], stdin=stdin, stdout=listing,
                                stderr=errors, env=_untranslated())
-        feeder = feed and threading.Thread(target=feed, args=(tar.stdin,), daemon=True)
-        if feeder:
-            feeder.start()
-        refused = None
         try:
-            for line in tar.stdout:
-                name = line.decode(errors="replace").rstrip("\n")
-                problem = _unsafe_name(name)
-                if problem:
-                    refused = _refuse(archive, name, problem)
-                    tar.kill()
-                    break
-        finally:
-            tar.stdout.close()
+            if feed:
+                feed(tar.stdin)
             status = tar.wait()
-            if feeder:
-                feeder.join()
-        if refused:
-            raise refused
+        finally:
+            if tar.poll() is None:
+                tar.kill()
+                tar.wait()
+        listing.seek(0)
+        for line in listing:
+            name = line.decode(errors="replace").rstrip("\n")
+            problem = _unsafe_name(name)
+            if problem:
+                raise _refuse(archive, name, problem)
         errors.seek(0)
         problems = [line.strip().removeprefix("tar: ") for line in errors
                     if "Exiting with failure status" not in line]
-        if status != 0 or any(problem.startswith(TAR_REROOTED) for problem in problems):
-            specific = [problem for problem in problems if not problem.startswith(TAR_REROOTED)]
-            detail = (specific or problems or [f"status {status}"])[0]
-            raise BuildError(f"tar could not unpack {archive} ({detail}); delete it and fetch it again, "
-                             f"and if it fails the same way, check where its pin came from")
+    if status != 0 or any(problem.startswith(TAR_REROOTED) for problem in problems):
+        specific = [problem for problem in problems if not problem.startswith(TAR_REROOTED)]
+        detail = (specific or problems or [f"status {status}"])[0]
+        raise BuildError(f"tar could not unpack {archive} ({detail}); delete it and fetch it again, "
+                         f"and if it fails the same way, check where its pin came from")
 
 
 def _unsafe_entries(tree):
@@ -127,23 +122,14 @@ def _safe_tree(root, subdir, archive):
     return tree
 
 
-def _feeder(path, bar):
-    """A `feed` for _untar that copies the file at `path` into tar, advancing `bar`."""
-    def feed(pipe):
-        try:
-            with open(path, "rb") as f:
-                while (chunk := f.read(CHUNK)) and not interrupt.requested():
-                    pipe.write(chunk)
-                    if bar:
-                        bar.update(len(chunk))
-        except BrokenPipeError:
-            pass  # tar stopped; its status says why
-        finally:
-            try:
-                pipe.close()
-            except BrokenPipeError:
-                pass
-    return feed
+def _feed(path, pipe, bar):
+    """Copy the file at `path` into `pipe`, advancing `bar`; if tar stops reading, its status says
+    why. A stop request cuts the stream short (and _extract says why)."""
+    with contextlib.suppress(BrokenPipeError), pipe, open(path, "rb") as f:
+        while (chunk := f.read(CHUNK)) and not interrupt.requested():
+            pipe.write(chunk)
+            if bar:
+                bar.update(len(chunk))
 
 
 def _extract(tarball, subdir, root, progress):
@@ -153,9 +139,10 @@ def _extract(tarball, subdir, root, progress):
         raise BuildError(f"do not know how to unpack {tarball}")
     bar = progress_bar(os.path.getsize(tarball), f"unpack {os.path.basename(tarball)}", progress)
     try:
-        _untar(subprocess.PIPE, tarball, root, [arg for arg in (flag, subdir) if arg], _feeder(tarball, bar))
+        _untar(subprocess.PIPE, tarball, root, [arg for arg in (flag, subdir) if arg],
+               lambda pipe: _feed(tarball, pipe, bar))
     except BuildError:
-        interrupt.check(f"unpacking {tarball}")  # the feeder stopped short: say so, not "corrupt"
+        interrupt.check(f"unpacking {tarball}")  # the feed stopped short: say so, not "corrupt"
         raise
     finally:
         if bar:
