@@ -20,12 +20,17 @@ class Guest:
         self.console.logfile_read = self.transcript
 
     def login(self, user="root", timeout=180):
-        self.console.expect("login:", timeout=timeout)
-        self.console.sendline(user)
-        self.console.expect(r"[#$] ", timeout=30)
-        # No echo and no prompt: what comes back is exactly the command's output.
-        self.console.sendline("stty -echo; PS1=")
-        self.run("true")
+        """Log in on the console; a guest that never gets there is shut down, not left running."""
+        try:
+            self.console.expect("login:", timeout=timeout)
+            self.console.sendline(user)
+            self.console.expect(r"[#$] ", timeout=30)
+            # No echo and no prompt: what comes back is exactly the command's output.
+            self.console.sendline("stty -echo; PS1=")
+            self.run("true")
+        except BaseException:
+            self.close()
+            raise
 
     def run(self, command, timeout=60):
         """Run `command` in the guest shell; returns (status, output)."""
