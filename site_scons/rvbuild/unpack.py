@@ -27,6 +27,7 @@ from rvbuild.fetch import CHUNK, progress_bar
 from rvbuild.run import run
 
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
+DECOMPRESSOR = {"-J": "xz", "-j": "bzip2", "-z": "gzip"}  # what tar runs for each flag
 SCRATCH_PREFIX = ".unpack-"
 TAR_EXTRACT = ["tar", "-x", "--verbose", "--quoting-style=escape", "--touch", "--no-same-owner",
                "--no-same-permissions", "-f", "-"]
@@ -207,6 +208,13 @@ def _run(command, **kwargs):
     result = run(command, **kwargs)
     if result.returncode != 0:
         raise BuildError(f"{' '.join(command)} failed with status {result.returncode}")
+
+
+def host_tools(archive, inner=None, patches=()):
+    """The host programs that unpack() runs for these arguments, to check before building."""
+    flag = DECOMPRESS_FLAG.get(os.path.splitext(inner or archive)[1], "")
+    return ["tar", *([DECOMPRESSOR[flag]] if flag else []), *(["dpkg-deb"] if inner else []),
+            *(["patch"] if patches else [])]
 
 
 def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):

@@ -74,15 +74,6 @@ def _patches(env):
             if name.endswith(".patch")]
 
 
-def _unpacking_tools(source, inner, patches):
-    """The host programs that unpacking `source` runs, named while the build is declared."""
-    if isinstance(source, fetch.GitSource):
-        return ["git", "tar", *(["patch"] if patches else [])]
-    compressed = os.path.splitext(inner or source.filename)[1]
-    return ["tar", *{".xz": ["xz"], ".bz2": ["bzip2"], ".gz": ["gzip"]}.get(compressed, []),
-            *(["dpkg-deb"] if inner else []), *(["patch"] if patches else [])]
-
-
 def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     """`source` is a Source (an archive: `subdir` of it, `inner` tarball of a .deb) or a GitSource."""
     local = env.get("LOCAL_SRC", {}).get(env.get("COMPONENT"))
@@ -92,7 +83,8 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     if tree_dir.abspath in _trees:
         return _trees[tree_dir.abspath]
     patches = _patches(env)
-    hosttools.require(*_unpacking_tools(source, inner, patches))
+    git = ["git"] if isinstance(source, fetch.GitSource) else []
+    hosttools.require(*git, *unpack.host_tools(source.filename, inner, patches))
     patch_digests = [fetch.sha256_of(patch.abspath) for patch in patches]
     anchor_node = tree_dir.File(anchor)
     if isinstance(source, fetch.GitSource):
