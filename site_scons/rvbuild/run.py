@@ -62,7 +62,7 @@ def run(command, stop_signal=signal.SIGTERM, input=None, capture_output=False, *
                 if interrupt.requested():
                     process.send_signal(stop_signal)
                     process.communicate()
-                    raise interrupt.Interrupted(f"`{' '.join(command)}` stopped: the build was interrupted")
+                    raise interrupt.Interrupted(f"`{shlex.join(command)}` stopped: the build was interrupted")
 
 
 def run_logged(commands, log, cwd=None, extra_env=None):
@@ -71,7 +71,7 @@ def run_logged(commands, log, cwd=None, extra_env=None):
     env = dict(os.environ, LC_ALL="C", SOURCE_DATE_EPOCH=str(BUILD_EPOCH), **(extra_env or {}))
     with open(log, "a") as out:
         for command in commands:
-            out.write(f"\n$ {' '.join(command)}\n")
+            out.write(f"\n$ {shlex.join(command)}\n")  # as a shell takes it: copy, paste, rerun
             out.flush()
             started = time.monotonic()
             try:
@@ -81,5 +81,5 @@ def run_logged(commands, log, cwd=None, extra_env=None):
                 raise
             out.write(f"{TOOK}{time.monotonic() - started:.2f} s, status {status}\n")
             if status != 0:
-                raise BuildError(f"`{' '.join(command)}` failed (status {status}); "
+                raise BuildError(f"`{shlex.join(command)}` failed (status {status}); "
                                  f"last lines of {log}:\n{tail(log)}")
