@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from rvbuild import BUILD_EPOCH, BuildError, interrupt
+from rvbuild import BUILD_EPOCH, BuildError, interrupt, jobserver
 
 TOOK = "# took "
 POLL_SECONDS = 0.2
@@ -45,10 +45,17 @@ def run(command, stop_signal=signal.SIGTERM, input=None, capture_output=False, *
     """subprocess.run(command) for a build step, which reads no terminal (stdin is /dev/null
     unless `input` or stdin= is given). The command and every process it starts get
     `stop_signal` when scons dies, or when scons is told to stop (rvbuild.interrupt); then,
-    once they have ended, this raises interrupt.Interrupted."""
+    once they have ended, this raises interrupt.Interrupted. The command holds a job slot of
+    rvbuild.jobserver while it runs; a make in it shares the build's -j."""
     if capture_output:
         popen_args.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     popen_args.setdefault("stdin", subprocess.DEVNULL if input is None else subprocess.PIPE)
+    with jobserver.slot() as job:
+        popen_args["env"] = {**(popen_args.get("env") or os.environ), **job["env"]}
+        return _run_to_the_end(command, stop_signal, input, pass_fds=job["pass_fds"], **popen_args)
+
+
+def _run_to_the_end(command, stop_signal, input, **popen_args):
     # A session of its own is a process group of its own, with no terminal: a command that
     # would ask there (git for a password, ssh about a host key) fails instead of waiting.
     with subprocess.Popen(_die_with_scons(stop_signal) + list(command), start_new_session=True,

@@ -71,7 +71,7 @@ def _build_kernel(target, source, env):
     os.makedirs(obj, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
     variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
-    run_logged([["make", "-C", tree, f"O={obj}", *variables, f"-j{env['MAKE_JOBS']}", "Image"]],
+    run_logged([["make", "-C", tree, f"O={obj}", *variables, "Image"]],
                env["RV_LOG"], extra_env=_ccache_environment(env))
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target):
         copy_if_changed(os.path.join(obj, built), node.abspath)
@@ -110,7 +110,7 @@ def KernelLockTarget(env):
 
 
 def generate(env):
-    env.SetDefault(KERNEL_ARCH="riscv", CCACHE=True, MAKE_JOBS=os.cpu_count())
+    env.SetDefault(KERNEL_ARCH="riscv", CCACHE=True)
     env.AddMethod(LinuxKernel)
     env.AddMethod(KernelLockTarget)
 

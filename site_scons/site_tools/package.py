@@ -50,10 +50,6 @@ def _prefix_map(env):
     return f"-ffile-prefix-map={env.Dir('#').abspath}/="
 
 
-def _make(env, *args):
-    return ["make", f"-j{env['MAKE_JOBS']}", *args]
-
-
 def _kconfig_package(target, source, env):
     obj, tree = _prepared_objdir(target, env), env["RV_TREE"].path
     config, fragments = env["RV_CONFIG"][0], env["RV_CONFIG"][1:]
@@ -65,7 +61,7 @@ def _kconfig_package(target, source, env):
     if misses:
         raise BuildError(f"{os.path.basename(config)} options did not stick: {kconfig.describe(misses)}; "
                          f"fix them with `make O={obj} menuconfig` in {tree} and copy .config back")
-    run_logged([_make(env, "-C", obj, *make_vars, *env["RV_OUTPUTS"])], env["RV_LOG"])
+    run_logged([["make", "-C", obj, *make_vars, *env["RV_OUTPUTS"]]], env["RV_LOG"])
     _copy_outputs(env, target)
 
 
@@ -74,13 +70,13 @@ def _autotools_package(target, source, env):
     for name, node in env["RV_EXTRA_FILES"].items():
         copy_if_changed(node.abspath, os.path.join(obj, name))
     run_logged([[os.path.join(tree, "configure"), *env["RV_CONFIGURE_ARGS"]],
-                _make(env, *env["RV_MAKE_VARS"])], env["RV_LOG"], cwd=obj)
+                ["make", *env["RV_MAKE_VARS"]]], env["RV_LOG"], cwd=obj)
     _copy_outputs(env, target)
 
 
 def _make_package(target, source, env):
     obj = _prepared_objdir(target, env)
-    run_logged([_make(env, "-C", env["RV_TREE"].path, f"O={obj}", *env["RV_MAKE_VARS"])], env["RV_LOG"])
+    run_logged([["make", "-C", env["RV_TREE"].path, f"O={obj}", *env["RV_MAKE_VARS"]]], env["RV_LOG"])
     _copy_outputs(env, target)
 
 
@@ -167,7 +163,7 @@ def CrossProgram(env, target, sources):
 
 
 def generate(env):
-    env.SetDefault(MAKE_JOBS=os.cpu_count(), LOG_DIR="logs")
+    env.SetDefault(LOG_DIR="logs")
     for method in (UserspaceToolchain, KconfigPackage, AutotoolsPackage, MakePackage, CrossEnvironment):
         env.AddMethod(method)
 
