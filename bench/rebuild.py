@@ -5,6 +5,7 @@ make commands it ran (from the component logs): the rest is what rvbuild and SCo
 
     .venv/bin/python bench/rebuild.py [--runs N]
 """
+
 import argparse
 import glob
 import os
@@ -22,8 +23,7 @@ MOTD = f"{ROOT}/components/rootfs/overlay/etc/motd"
 
 def scons(*args):
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "SCons", "-Q", *args], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "SCons", "-Q", *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.monotonic() - started
 
 
@@ -63,13 +63,20 @@ def main():
     runs = parser.parse_args().runs
     scons("image")
     null = [scons("image") for _ in range(runs)]
-    print(f"null build (scons image, nothing changed): median {statistics.median(null):.2f} s, "
-          f"min {min(null):.2f} s over {runs} runs")
+    print(
+        f"null build (scons image, nothing changed): median {statistics.median(null):.2f} s, "
+        f"min {min(null):.2f} s over {runs} runs"
+    )
     for name, path, old, new in [
-            ("kernel option (CONFIG_IKCONFIG on, then off)", FRAGMENT, "CONFIG_PRINTK=y\n",
-             "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n"),
-            ("overlay file (etc/motd)", MOTD, "Try `hello`.", "Try `hello` now.")]:
-        for (total, commands), step in zip(timed_edit(path, old, new), ("edit", "undo")):
+        (
+            "kernel option (CONFIG_IKCONFIG on, then off)",
+            FRAGMENT,
+            "CONFIG_PRINTK=y\n",
+            "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n",
+        ),
+        ("overlay file (etc/motd)", MOTD, "Try `hello`.", "Try `hello` now."),
+    ]:
+        for (total, commands), step in zip(timed_edit(path, old, new), ("edit", "undo"), strict=True):
             split = f", its make commands {commands:.2f} s, the rest {total - commands:.2f} s" if commands else ""
             print(f"{name}, {step}: scons image {total:.2f} s{split}")
 

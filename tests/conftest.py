@@ -1,4 +1,5 @@
 """Tiers: unit (seconds) runs first; if it fails, the slow tiers are skipped so CI fails fast."""
+
 import os
 import sys
 

@@ -1,4 +1,5 @@
 """A guest booted by the real `scons boot`, driven on its serial console through pexpect."""
+
 import io
 import re
 import sys
@@ -13,9 +14,14 @@ RESULT = re.compile(r"@@status=(\d+)@@")
 class Guest:
     def __init__(self, scons_options, ssh_port, timeout=60):
         self.ssh_port = ssh_port
-        self.console = pexpect.spawn(sys.executable, ["-m", "SCons", "-Q", "boot", f"ssh_port={ssh_port}",
-                                                      *scons_options],
-                                     cwd=ROOT, encoding="utf-8", codec_errors="replace", timeout=timeout)
+        self.console = pexpect.spawn(
+            sys.executable,
+            ["-m", "SCons", "-Q", "boot", f"ssh_port={ssh_port}", *scons_options],
+            cwd=ROOT,
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=timeout,
+        )
         self.transcript = io.StringIO()  # all that scons, QEMU and the console printed so far
         self.console.logfile_read = self.transcript
 

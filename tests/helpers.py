@@ -1,4 +1,5 @@
 """Shared by the test tiers: the project root, real scons runs, free ports."""
+
 import os
 import socket
 import subprocess
@@ -7,20 +8,21 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What `git status` said when the tests were collected, before any ran: tests/final checks that
 # the suite added nothing to it.
-STATUS_AT_START = subprocess.run(["git", "-C", ROOT, "status", "--porcelain"], capture_output=True,
-                                 text=True).stdout
+STATUS_AT_START = subprocess.run(["git", "-C", ROOT, "status", "--porcelain"], capture_output=True, text=True).stdout
 
 
 def scons(*args, cwd=ROOT, check=True, log=None, env=None):
     """Run the real scons of this environment; returns the CompletedProcess (output as text)."""
-    result = subprocess.run([sys.executable, "-m", "SCons", "-Q", *args], cwd=cwd,
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "SCons", "-Q", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
     if log:
         with open(log, "a") as f:
             f.write(f"$ scons {' '.join(args)}\n{result.stdout}{result.stderr}\n")
     if check and result.returncode != 0:
-        raise AssertionError(f"scons {' '.join(args)} failed ({result.returncode}):\n"
-                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"scons {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 

@@ -1,4 +1,5 @@
 """32-bit RISC-V: Linux 6.1, OpenSBI fw_payload, static musl userland built by zig cc."""
+
 xlen = 32
 kernel = "6.1"
 firmware = "opensbi"

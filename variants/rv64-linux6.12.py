@@ -1,4 +1,5 @@
 """64-bit RISC-V with Linux 6.12: the rv64 variant on the newer kernel."""
+
 xlen = 64
 kernel = "6.12"
 firmware = "opensbi"

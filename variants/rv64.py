@@ -1,4 +1,5 @@
 """64-bit RISC-V: Linux 6.1, OpenSBI fw_payload, static glibc userland."""
+
 xlen = 64
 kernel = "6.1"
 firmware = "opensbi"

@@ -5,6 +5,7 @@ names and build/.sconsign (last writer wins). A build takes an exclusive flock o
 writes who it is into the file; the kernel drops the lock when the process ends, however it ends,
 so a killed build never leaves a stale lock behind.
 """
+
 import fcntl
 import os
 import time
@@ -31,8 +32,10 @@ def acquire(path, command, wait=False, say=print):
         holder = _holder(fd)
         if not wait:
             os.close(fd)
-            raise BuildError(f"another build is running in this checkout ({holder}); "
-                             f"let it finish, or add wait=1 to start when it has") from None
+            raise BuildError(
+                f"another build is running in this checkout ({holder}); "
+                f"let it finish, or add wait=1 to start when it has"
+            ) from None
         say(f"rvbuild: waiting for the build running in this checkout ({holder})")
         fcntl.flock(fd, fcntl.LOCK_EX)
     os.ftruncate(fd, 0)

@@ -6,6 +6,7 @@ the changed dependencies are noted. Targets rebuilt with no changed file are new
 or their build steps changed, or else one of their options (Value nodes, which
 SCons decides on without asking the deciders).
 """
+
 import os
 from collections import defaultdict
 
@@ -21,18 +22,20 @@ def component_of(path, build_dir="build"):
 class Summary:
     def __init__(self):
         self.changed = defaultdict(list)  # target path -> what changed for it
-        self.rebuilt = {}                 # (variant, component) -> why
-        self.components = []              # (variant, component) of everything in this build
+        self.rebuilt = {}  # (variant, component) -> why
+        self.components = []  # (variant, component) of everything in this build
         self.cancelled = False
 
     def decider(self, decide):
         """Wrap a decider function (dependency, target, prev_ni, repo_node) -> bool."""
+
         def recording_decider(dependency, target, prev_ni, repo_node=None):
             changed = decide(dependency, target, prev_ni, repo_node)
             if changed:
                 if str(dependency) not in self.changed[target.path]:
                     self.changed[target.path].append(str(dependency))
             return changed
+
         return recording_decider
 
     def why(self, target, built_before, steps_changed):
@@ -65,6 +68,7 @@ class Summary:
 
         def name(key):
             return "/".join(key) if several else key[1]
+
         rebuilt = ", ".join(f"{name(key)} ({why})" for key, why in self.rebuilt.items())
         if failed_paths:
             failed = sorted({name(component_of(path)) if component_of(path) else path for path in failed_paths})

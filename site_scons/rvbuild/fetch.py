@@ -7,6 +7,7 @@ dies, however it dies, so the next fetch removes the parts nobody holds (the cac
 shared by several checkouts: a part another one is writing is held, and left alone).
 A pinned size caps the download: a server sending more is cut off there.
 """
+
 import fcntl
 import hashlib
 import os
@@ -28,6 +29,7 @@ class Debian:
 
     `filename` is the file's name in Debian when it differs from ours; `refresh` says
     how to pin a newer version once the pinned one has left the archive."""
+
     package: str
     filename: str = ""
     version: str = ""
@@ -45,6 +47,7 @@ class Debian:
 class Source:
     """One pinned file: its name in the cache, its sha256, where to get it, and its size in bytes
     (optional: a download stops as soon as more than that arrives)."""
+
     filename: str
     sha256: str
     urls: tuple = ()
@@ -68,7 +71,8 @@ def verify(path, sha256):
     if actual != sha256:
         raise BuildError(
             f"checksum mismatch for {path}: got {actual}, expected {sha256}; "
-            f"delete the file and run again (or fix the pinned sha256 if the release really changed)")
+            f"delete the file and run again (or fix the pinned sha256 if the release really changed)"
+        )
 
 
 def debian_uris(debian, filename, run=subprocess.run):
@@ -79,8 +83,10 @@ def debian_uris(debian, filename, run=subprocess.run):
     except FileNotFoundError:
         return []
     if debian.version and "was not found" in out.stderr:
-        raise BuildError(f"the pinned {debian.package} {debian.version} is no longer in the Debian archive; "
-                         f"{debian.refresh or 'pin a version apt-cache policy lists'}")
+        raise BuildError(
+            f"the pinned {debian.package} {debian.version} is no longer in the Debian archive; "
+            f"{debian.refresh or 'pin a version apt-cache policy lists'}"
+        )
     uris = []
     for line in out.stdout.splitlines():
         parts = shlex.split(line)
@@ -93,6 +99,7 @@ def progress_bar(total, desc, enabled):
     if not enabled:
         return None
     from tqdm import tqdm
+
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
 
 
@@ -182,16 +189,25 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
                 os.unlink(tmp)
             os.close(fd)
     if not candidates:
-        failures.append("no URL known" + (f" and apt does not know {source.debian.package}"
-                                          f"{'=' + source.debian.version if source.debian.version else ''}"
-                                          if source.debian else ""))
-    raise BuildError(f"could not fetch {source.filename} ({'; '.join(failures)}); "
-                     f"put a verified copy in {cache_dir}/ or check the network and apt's deb-src entry")
+        failures.append(
+            "no URL known"
+            + (
+                f" and apt does not know {source.debian.package}"
+                f"{'=' + source.debian.version if source.debian.version else ''}"
+                if source.debian
+                else ""
+            )
+        )
+    raise BuildError(
+        f"could not fetch {source.filename} ({'; '.join(failures)}); "
+        f"put a verified copy in {cache_dir}/ or check the network and apt's deb-src entry"
+    )
 
 
 @dataclass(frozen=True)
 class GitSource:
     """A git repository pinned by commit; the commit id is what verifies it."""
+
     name: str
     url: str
     commit: str
@@ -218,12 +234,28 @@ def fetch_git(source, cache_dir):
         return repo
     if not os.path.isdir(repo):
         output(["git", "init", "--quiet", "--bare", repo])
-    fetched = run(["git", "--git-dir", repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags",
-                   source.url, "+refs/heads/*:refs/heads/*"], capture_output=True, text=True)
+    fetched = run(
+        [
+            "git",
+            "--git-dir",
+            repo,
+            "-c",
+            "transfer.fsckObjects=true",
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            source.url,
+            "+refs/heads/*:refs/heads/*",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if fetched.returncode != 0 or not has_commit():
         problem = fetched.stderr.strip().splitlines()[-1] if fetched.stderr.strip() else "commit not found"
-        raise BuildError(f"could not fetch {source.name} {source.commit[:12]} from {source.url} ({problem}); "
-                         f"point {source.name.replace('-', '_')}_url= at a reachable clone")
+        raise BuildError(
+            f"could not fetch {source.name} {source.commit[:12]} from {source.url} ({problem}); "
+            f"point {source.name.replace('-', '_')}_url= at a reachable clone"
+        )
     return repo
 
 
@@ -236,8 +268,21 @@ def fetch_git_archive(source, cache_dir):
     fd, tmp = tempfile.mkstemp(prefix=f".{source.filename}.", suffix=".part", dir=cache_dir)
     os.close(fd)
     try:
-        archived = run(["git", "--git-dir", repo, "archive", "--format=tar", f"--prefix={source.name}/",
-                        "--output", tmp, source.commit], capture_output=True, text=True)
+        archived = run(
+            [
+                "git",
+                "--git-dir",
+                repo,
+                "archive",
+                "--format=tar",
+                f"--prefix={source.name}/",
+                "--output",
+                tmp,
+                source.commit,
+            ],
+            capture_output=True,
+            text=True,
+        )
         if archived.returncode != 0:
             raise BuildError(f"git archive of {source.commit} in {repo} failed: {archived.stderr.strip()}")
         os.replace(tmp, dest)

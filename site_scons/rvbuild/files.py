@@ -1,4 +1,5 @@
 """Writing build outputs so that nothing half-written ever looks complete."""
+
 import filecmp
 import os
 import shutil
@@ -21,6 +22,7 @@ def write_if_changed(dest, text):
     def write(tmp):
         with open(tmp, "w") as f:
             f.write(text)
+
     _replace_atomically(dest, write)
     return True
 

@@ -5,6 +5,7 @@ status lists (git checks the rest against its index, fast even for a kernel).
 Elsewhere: the path, size and mtime of every file, a walk that costs about a
 second for a kernel tree.
 """
+
 import hashlib
 import os
 

@@ -1,4 +1,5 @@
 """Host programs the build runs, and the Debian package that provides each."""
+
 import os
 import shutil
 
@@ -55,5 +56,7 @@ def require(*tools, which=shutil.which):
     absent = missing(tools, which)
     if absent:
         packages = sorted({DEBIAN_PACKAGE.get(tool, tool) for tool in absent})
-        raise BuildError(f"missing host tool{'s' if len(absent) > 1 else ''} {', '.join(absent)}: "
-                         f"run ./setup, or apt-get install {' '.join(packages)}")
+        raise BuildError(
+            f"missing host tool{'s' if len(absent) > 1 else ''} {', '.join(absent)}: "
+            f"run ./setup, or apt-get install {' '.join(packages)}"
+        )

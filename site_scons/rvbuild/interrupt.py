@@ -9,6 +9,7 @@ that pipe wherever an action waits: rvbuild.run stops the commands it runs, and 
 unpacking stop between chunks, by raising Interrupted. SCons then reports the build as
 interrupted and exits with status 2.
 """
+
 import os
 import signal
 import threading

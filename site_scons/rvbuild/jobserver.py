@@ -5,6 +5,7 @@ The pipe holds one token per job. Every command rvbuild runs holds one while it 
 make, the job it counts as its own); a make takes more from the same pipe for its parallel
 jobs and gives them back as they end.
 """
+
 import contextlib
 import os
 import select
@@ -48,15 +49,19 @@ def slot():
     read_end, write_end, _, jobs = _tokens
     token = _take()
     try:
-        yield {"env": {"MAKEFLAGS": f"-j{jobs} --jobserver-auth={read_end},{write_end}"},
-               "pass_fds": (read_end, write_end)}
+        yield {
+            "env": {"MAKEFLAGS": f"-j{jobs} --jobserver-auth={read_end},{write_end}"},
+            "pass_fds": (read_end, write_end),
+        }
     finally:
         os.write(write_end, token)
 
 
 def spawn_in_slot(spawn):
     """SCons' SPAWN, holding a job slot: the commands SCons runs itself (its C builders) count too."""
+
     def spawn_holding_a_slot(sh, escape, cmd, args, env):
         with slot():
             return spawn(sh, escape, cmd, args, env)
+
     return spawn_holding_a_slot

@@ -4,6 +4,7 @@ Two readers: `read_fragment` for the fragments people write (and BusyBox's confi
 the repository), strict, because Kconfig skips a line it cannot read with at most a warning
 in a log; `read` for a .config that Kconfig itself wrote, lenient.
 """
+
 import re
 
 from rvbuild import BuildError
@@ -57,8 +58,10 @@ def parse_fragment(text, path):
         elif (match := ASSIGNMENT.match(line)) and VALUE.match(match[2]):
             values[match[1]] = match[2]
         elif line.strip() and not line.startswith("#"):
-            raise BuildError(f"{path}:{number}: `{line}` is not a Kconfig line ({_problem(line)}); "
-                             f"write CONFIG_NAME=value, `# CONFIG_NAME is not set`, or a # comment")
+            raise BuildError(
+                f"{path}:{number}: `{line}` is not a Kconfig line ({_problem(line)}); "
+                f"write CONFIG_NAME=value, `# CONFIG_NAME is not set`, or a # comment"
+            )
     return values
 
 
@@ -78,8 +81,7 @@ def requested(fragment_paths):
 
 def not_stuck(wanted, final):
     """[(name, wanted, got)] for every requested value the final config lacks."""
-    return [(name, value, final.get(name, "n"))
-            for name, value in wanted.items() if final.get(name, "n") != value]
+    return [(name, value, final.get(name, "n")) for name, value in wanted.items() if final.get(name, "n") != value]
 
 
 def describe(misses):

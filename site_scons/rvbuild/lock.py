@@ -5,6 +5,7 @@ locks written before it was recorded lack it, and their download is not capped).
 asks apt for the current candidate and writes its pin; the file is then fetched and
 verified like any other source.
 """
+
 import subprocess
 
 from rvbuild import BuildError
@@ -26,17 +27,26 @@ def read(path):
     if missing:
         raise BuildError(f"{path} lacks {', '.join(missing)}; rewrite it with the refresh command it names")
     if not pin.get("size", "0").isdigit():
-        raise BuildError(f"{path}: size = {pin['size']} is not a number of bytes; "
-                         f"rewrite it with the refresh command it names")
+        raise BuildError(
+            f"{path}: size = {pin['size']} is not a number of bytes; rewrite it with the refresh command it names"
+        )
     return pin
 
 
 def source(path, refresh_command):
     """The pinned .deb as a Source."""
     pin = read(path)
-    return Source(pin["filename"], pin["sha256"], size=int(pin["size"]) if "size" in pin else None,
-                  debian=Debian(pin["package"], version=pin["version"], binary=True,
-                                refresh=f"run `{refresh_command}` to pin the current one, then commit {path}"))
+    return Source(
+        pin["filename"],
+        pin["sha256"],
+        size=int(pin["size"]) if "size" in pin else None,
+        debian=Debian(
+            pin["package"],
+            version=pin["version"],
+            binary=True,
+            refresh=f"run `{refresh_command}` to pin the current one, then commit {path}",
+        ),
+    )
 
 
 def current(package, run=subprocess.run):
@@ -48,14 +58,15 @@ def current(package, run=subprocess.run):
             filename = parts[1]
             version = filename.split("_")[1].replace("%3a", ":")
             return version, filename, parts[3].split(":", 1)[1], int(parts[2])
-    raise BuildError(f"apt knows no {package}: check the version in its name, or run `apt-get update` "
-                     f"(or ./setup) and try again")
+    raise BuildError(
+        f"apt knows no {package}: check the version in its name, or run `apt-get update` (or ./setup) and try again"
+    )
 
 
 def refresh(path, package, comment):
     version, filename, sha256, size = current(package)
     with open(path, "w") as f:
         f.write(f"# {comment}\n")
-        for key, value in zip(FIELDS + OPTIONAL_FIELDS, (package, version, filename, sha256, size)):
+        for key, value in zip(FIELDS + OPTIONAL_FIELDS, (package, version, filename, sha256, size), strict=True):
             f.write(f"{key} = {value}\n")
     return version

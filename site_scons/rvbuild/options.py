@@ -4,6 +4,7 @@ Each check takes the option's value as typed and returns it (a port as an int), 
 with one line naming the option, what is wrong with the value, and what would do instead.
 `validator(check)` adapts a check to SCons Variables, which call (key, value, env).
 """
+
 import re
 
 from rvbuild import BuildError
@@ -18,8 +19,7 @@ def ssh_port(value):
     """A TCP port number, 1-65535."""
     port = int(value) if str(value).isdigit() else 0
     if not 1 <= port <= 65535:
-        raise BuildError(f"ssh_port={value} is not a port number; use a free port from 1 to 65535, "
-                         f"e.g. ssh_port=10022")
+        raise BuildError(f"ssh_port={value} is not a port number; use a free port from 1 to 65535, e.g. ssh_port=10022")
     return port
 
 
@@ -42,24 +42,30 @@ def rootfs_size(value):
 
 
 def firmware(value):
-    """"" (the variant's own choice) or one of FIRMWARES."""
+    """ "" (the variant's own choice) or one of FIRMWARES."""
     if value and value not in FIRMWARES:
-        raise BuildError(f"firmware={value} is unknown; use firmware={' or firmware='.join(FIRMWARES)} "
-                         f"(or leave it out for the variant's)")
+        raise BuildError(
+            f"firmware={value} is unknown; use firmware={' or firmware='.join(FIRMWARES)} "
+            f"(or leave it out for the variant's)"
+        )
     return value
 
 
 def kernel(value):
-    """"" (the variant's own choice) or a Linux version such as 6.1 or 6.12, as Debian's
+    """ "" (the variant's own choice) or a Linux version such as 6.1 or 6.12, as Debian's
     linux-source-<version> packages name it; its pin is checked where the kernel is declared."""
     if value and not KERNEL_VERSION.match(value):
-        raise BuildError(f"kernel={value} is not a Linux version like 6.1 or 6.12; name it as Debian's "
-                         f"linux-source-<version> package does")
+        raise BuildError(
+            f"kernel={value} is not a Linux version like 6.1 or 6.12; name it as Debian's "
+            f"linux-source-<version> package does"
+        )
     return value
 
 
 def validator(check):
     """`check` as an SCons Variables validator."""
+
     def validate(key, value, env):
         check(value)
+
     return validate

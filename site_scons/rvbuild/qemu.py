@@ -4,6 +4,7 @@ the check that its SSH port is free.
 Paths may hold any character: QEMU option values have their commas doubled, SSH option values
 are quoted and their `%` doubled.
 """
+
 import datetime
 import hashlib
 import os
@@ -25,24 +26,58 @@ def option_value(text):
     return str(text).replace(",", ",,")
 
 
-def command(qemu, firmware_args, disk, ssh_port, memory="256M", smp=2, snapshot=True, console_log=None,
-            disk_format="raw", guest_net=False):
+def command(
+    qemu,
+    firmware_args,
+    disk,
+    ssh_port,
+    memory="256M",
+    smp=2,
+    snapshot=True,
+    console_log=None,
+    disk_format="raw",
+    guest_net=False,
+):
     """The guest's disk, network and entropy on virtio-mmio; the serial console on the terminal
     (Ctrl-A X leaves), and copied to `console_log`. SSH is forwarded from 127.0.0.1 only; the guest
     reaches nothing on the host or beyond (QEMU's restrict=on) unless `guest_net`."""
     console = []
     if console_log:
-        console = ["-chardev", f"stdio,id=console,mux=on,signal=off,logfile={option_value(console_log)}",
-                   "-serial", "chardev:console", "-mon", "chardev=console,mode=readline"]
+        console = [
+            "-chardev",
+            f"stdio,id=console,mux=on,signal=off,logfile={option_value(console_log)}",
+            "-serial",
+            "chardev:console",
+            "-mon",
+            "chardev=console,mode=readline",
+        ]
     restrict = "" if guest_net else "restrict=on,"
-    return [qemu, "-M", "virt", "-m", str(memory), "-smp", str(smp), "-nographic", "-no-reboot",
-            *console, *firmware_args,
-            "-drive", f"file={option_value(disk)},format={disk_format},if=none,id=hd0",
-            "-device", "virtio-blk-device,drive=hd0",
-            "-netdev", f"user,id=net0,{restrict}hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22",
-            "-device", "virtio-net-device,netdev=net0",
-            "-object", "rng-random,filename=/dev/urandom,id=rng0", "-device", "virtio-rng-device,rng=rng0",
-            *(["-snapshot"] if snapshot else [])]
+    return [
+        qemu,
+        "-M",
+        "virt",
+        "-m",
+        str(memory),
+        "-smp",
+        str(smp),
+        "-nographic",
+        "-no-reboot",
+        *console,
+        *firmware_args,
+        "-drive",
+        f"file={option_value(disk)},format={disk_format},if=none,id=hd0",
+        "-device",
+        "virtio-blk-device,drive=hd0",
+        "-netdev",
+        f"user,id=net0,{restrict}hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22",
+        "-device",
+        "virtio-net-device,netdev=net0",
+        "-object",
+        "rng-random,filename=/dev/urandom,id=rng0",
+        "-device",
+        "virtio-rng-device,rng=rng0",
+        *(["-snapshot"] if snapshot else []),
+    ]
 
 
 def _sha256(path):
@@ -79,8 +114,12 @@ def _make_persistent_disk(image, directory, digest):
     base = os.path.join(partial, PERSIST_BASE)
     # A copy rather than the image itself: a rebuild then leaves the overlay's base intact.
     subprocess.run(["cp", "--sparse=always", "--reflink=auto", image, base], check=True)
-    result = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", PERSIST_BASE, "-F", "raw",
-                             PERSIST_OVERLAY], cwd=partial, capture_output=True, text=True)
+    result = subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", PERSIST_BASE, "-F", "raw", PERSIST_OVERLAY],
+        cwd=partial,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise BuildError(f"qemu-img could not make the persistent disk: {result.stderr.strip()}")
     with open(os.path.join(partial, PERSIST_BASE_SHA256), "w") as f:
@@ -104,10 +143,12 @@ def persistent_disk(image, directory, now=None):
             return overlay, None
         old = _set_aside_name(directory, now or datetime.datetime.now())
         os.rename(directory, old)
-        message = (f"rvbuild: {image} was rebuilt since the persistent disk was made on it, so the guest "
-                   f"starts from the new image. What the guest wrote before is kept in {old}/ "
-                   f"(`qemu-img convert -O raw {os.path.join(old, PERSIST_OVERLAY)} old.ext4` "
-                   f"makes an image of that disk).")
+        message = (
+            f"rvbuild: {image} was rebuilt since the persistent disk was made on it, so the guest "
+            f"starts from the new image. What the guest wrote before is kept in {old}/ "
+            f"(`qemu-img convert -O raw {os.path.join(old, PERSIST_OVERLAY)} old.ext4` "
+            f"makes an image of that disk)."
+        )
     _make_persistent_disk(image, directory, digest)
     return overlay, message
 
@@ -131,16 +172,32 @@ def ssh_command(key, known_hosts, port, *remote):
     offers only `key`: no agent, no user or system ssh config, no forwarding, never a prompt.
     """
     options = {
-        "IdentityFile": _ssh_path(key), "IdentitiesOnly": "yes", "IdentityAgent": "none",
-        "PreferredAuthentications": "publickey", "BatchMode": "yes",
-        "UserKnownHostsFile": _ssh_path(known_hosts), "GlobalKnownHostsFile": "/dev/null",
-        "HostKeyAlias": HOST_KEY_ALIAS, "StrictHostKeyChecking": "yes", "UpdateHostKeys": "no",
-        "ForwardAgent": "no", "ForwardX11": "no", "ClearAllForwardings": "yes",
-        "ConnectTimeout": "10", "LogLevel": "ERROR",
+        "IdentityFile": _ssh_path(key),
+        "IdentitiesOnly": "yes",
+        "IdentityAgent": "none",
+        "PreferredAuthentications": "publickey",
+        "BatchMode": "yes",
+        "UserKnownHostsFile": _ssh_path(known_hosts),
+        "GlobalKnownHostsFile": "/dev/null",
+        "HostKeyAlias": HOST_KEY_ALIAS,
+        "StrictHostKeyChecking": "yes",
+        "UpdateHostKeys": "no",
+        "ForwardAgent": "no",
+        "ForwardX11": "no",
+        "ClearAllForwardings": "yes",
+        "ConnectTimeout": "10",
+        "LogLevel": "ERROR",
     }
-    return ["ssh", "-F", "none", "-p", str(int(port)),
-            *(arg for name, value in options.items() for arg in ("-o", f"{name}={value}")),
-            "root@127.0.0.1", *remote]
+    return [
+        "ssh",
+        "-F",
+        "none",
+        "-p",
+        str(int(port)),
+        *(arg for name, value in options.items() for arg in ("-o", f"{name}={value}")),
+        "root@127.0.0.1",
+        *remote,
+    ]
 
 
 def require_free_port(port):
@@ -152,9 +209,11 @@ def require_free_port(port):
         try:
             probe.bind(("127.0.0.1", int(port)))
         except OSError as error:
-            raise BuildError(f"port {port} on 127.0.0.1 is not free for SSH ({error.strerror}; "
-                             f"another `scons boot`?); choose another with ssh_port=, "
-                             f"e.g. ssh_port={_free_port()}") from None
+            raise BuildError(
+                f"port {port} on 127.0.0.1 is not free for SSH ({error.strerror}; "
+                f"another `scons boot`?); choose another with ssh_port=, "
+                f"e.g. ssh_port={_free_port()}"
+            ) from None
 
 
 def _free_port():

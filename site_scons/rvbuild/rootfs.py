@@ -3,6 +3,7 @@
 Everything in the image is owned by root: the tree is chowned and imaged inside
 one fakeroot session, so a user builds it as themselves, with no loop mount.
 """
+
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ IMAGE_TIME = BUILD_EPOCH
 @dataclass(frozen=True)
 class Install:
     """Put the built file `source` at `path` in the image."""
+
     source: str
     path: str
     mode: int = 0o755
@@ -27,6 +29,7 @@ class Install:
 @dataclass(frozen=True)
 class BusyBoxLinks:
     """Symlink every applet named in a busybox.links file to `binary`."""
+
     source: str
     binary: str = "/bin/busybox"
 
@@ -43,7 +46,7 @@ def read_permissions(path):
                 name, mode = line.split()
                 modes[name] = int(mode, 8)
             except ValueError:
-                raise BuildError(f"{path}:{number}: expected `/path octal-mode`, got {line!r}")
+                raise BuildError(f"{path}:{number}: expected `/path octal-mode`, got {line!r}") from None
     return modes
 
 
@@ -98,17 +101,23 @@ def _normalize_modes(root):
 
 def pin_inode_times(root, image, env=None):
     """mkfs.ext4 -d copies each file's ctime and atime, which nothing can set: pin them in the image."""
-    paths = ["/"] + ["/" + os.path.relpath(os.path.join(directory, name), root)
-                     for directory, subdirs, files in os.walk(root) for name in subdirs + files]
-    requests = "".join(f'set_inode_field "{path}" {field} @{IMAGE_TIME}\n'
-                       for path in paths for field in ("ctime", "atime"))
+    paths = ["/"] + [
+        "/" + os.path.relpath(os.path.join(directory, name), root)
+        for directory, subdirs, files in os.walk(root)
+        for name in subdirs + files
+    ]
+    requests = "".join(
+        f'set_inode_field "{path}" {field} @{IMAGE_TIME}\n' for path in paths for field in ("ctime", "atime")
+    )
     result = run(["debugfs", "-w", "-f", "-", image], input=requests, env=env, capture_output=True, text=True)
     # debugfs exits 0 even when requests fail; each failure is a line on stderr after its banner.
     errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if result.returncode != 0 or errors:
-        raise BuildError(f"debugfs could not set inode times in {image}: "
-                         f"{errors[0] if errors else result.returncode}"
-                         f"{f' (and {len(errors) - 1} more)' if len(errors) > 1 else ''}")
+        raise BuildError(
+            f"debugfs could not set inode times in {image}: "
+            f"{errors[0] if errors else result.returncode}"
+            f"{f' (and {len(errors) - 1} more)' if len(errors) > 1 else ''}"
+        )
 
 
 def make_ext4(root, image, size):
@@ -118,8 +127,13 @@ def make_ext4(root, image, size):
     env = dict(os.environ, E2FSPROGS_FAKE_TIME=str(IMAGE_TIME))
     try:
         # fakeroot stops its faked daemon, which lives in a session of its own, on SIGINT only.
-        result = run(["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
-                     stop_signal=signal.SIGINT, env=env, capture_output=True, text=True)
+        result = run(
+            ["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
+            stop_signal=signal.SIGINT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             problem = "; ".join((result.stderr or result.stdout).strip().splitlines())
             raise BuildError(f"mkfs.ext4 failed: {problem} (a bigger rootfs_size may help)")

@@ -1,6 +1,7 @@
 """Run host commands: a component's own build commands, so that none outlives the build, with
 their output in a log if wanted; and short queries whose output we use. A failure is a one-line
 BuildError."""
+
 import os
 import shlex
 import signal
@@ -58,8 +59,9 @@ def run(command, stop_signal=signal.SIGTERM, input=None, capture_output=False, *
 def _run_to_the_end(command, stop_signal, input, **popen_args):
     # A session of its own is a process group of its own, with no terminal: a command that
     # would ask there (git for a password, ssh about a host key) fails instead of waiting.
-    with subprocess.Popen(_die_with_scons(stop_signal) + list(command), start_new_session=True,
-                          **popen_args) as process:
+    with subprocess.Popen(
+        _die_with_scons(stop_signal) + list(command), start_new_session=True, **popen_args
+    ) as process:
         while True:
             try:
                 stdout, stderr = process.communicate(input, timeout=POLL_SECONDS)
@@ -69,7 +71,7 @@ def _run_to_the_end(command, stop_signal, input, **popen_args):
                 if interrupt.requested():
                     process.send_signal(stop_signal)
                     process.communicate()
-                    raise interrupt.Interrupted(f"`{shlex.join(command)}` stopped: the build was interrupted")
+                    raise interrupt.Interrupted(f"`{shlex.join(command)}` stopped: the build was interrupted") from None
 
 
 def run_logged(commands, log, cwd=None, extra_env=None):
@@ -88,5 +90,4 @@ def run_logged(commands, log, cwd=None, extra_env=None):
                 raise
             out.write(f"{TOOK}{time.monotonic() - started:.2f} s, status {status}\n")
             if status != 0:
-                raise BuildError(f"`{shlex.join(command)}` failed (status {status}); "
-                                 f"last lines of {log}:\n{tail(log)}")
+                raise BuildError(f"`{shlex.join(command)}` failed (status {status}); last lines of {log}:\n{tail(log)}")

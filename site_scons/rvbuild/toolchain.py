@@ -6,6 +6,7 @@ Both kinds look the same to the builders: GNU-style tools named <prefix>gcc, <pr
 - ZigToolchain: `zig cc -target <triple>` from the ziglang Python package (musl), behind
   small wrapper scripts with GNU names; the only rv32 libc toolchain Debian 12 can offer.
 """
+
 import dataclasses
 import functools
 import os
@@ -16,7 +17,7 @@ from rvbuild.files import write_if_changed
 from rvbuild.run import output
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiler_version(compiler):
     return output([compiler, "--version"]).splitlines()[0]
 
@@ -24,6 +25,7 @@ def compiler_version(compiler):
 @dataclass(frozen=True)
 class GnuToolchain:
     """A GNU cross toolchain installed on the host as <triple>-gcc, <triple>-ar, ..."""
+
     triple: str
     cflags: str = ""
     ldflags: str = "-static"
@@ -67,6 +69,7 @@ exec {command} "$@"
 @dataclass(frozen=True)
 class ZigToolchain:
     """zig cc for `triple`; GNU binutils (`binutils` prefix) for what zig lacks."""
+
     triple: str
     cflags: str = ""
     ldflags: str = "-static"
@@ -86,8 +89,9 @@ class ZigToolchain:
         try:
             import ziglang
         except ImportError:
-            raise BuildError("the ziglang Python package is missing: run ./setup "
-                             "(or .venv/bin/pip install -r requirements.txt)") from None
+            raise BuildError(
+                "the ziglang Python package is missing: run ./setup (or .venv/bin/pip install -r requirements.txt)"
+            ) from None
         return os.path.join(os.path.dirname(ziglang.__file__), "zig")
 
     def prepare(self, directory):
@@ -95,11 +99,16 @@ class ZigToolchain:
         hosttools.require(self.binutils + "objcopy")
         ready = dataclasses.replace(self, directory=directory)
         zig, cache = self.zig(), os.path.join(directory, "cache")
-        wrappers = {name: COMPILER_WRAPPER.format(triple=self.triple, name=name, cache=cache, zig=zig)
-                    for name in ("gcc", "cc")}
+        wrappers = {
+            name: COMPILER_WRAPPER.format(triple=self.triple, name=name, cache=cache, zig=zig) for name in ("gcc", "cc")
+        }
         wrappers.update({name: TOOL_WRAPPER.format(command=f'"{zig}" {name}') for name in ("ar", "ranlib")})
-        wrappers.update({name: TOOL_WRAPPER.format(command=self.binutils + name)
-                         for name in ("strip", "objcopy", "objdump", "nm", "readelf", "size")})
+        wrappers.update(
+            {
+                name: TOOL_WRAPPER.format(command=self.binutils + name)
+                for name in ("strip", "objcopy", "objdump", "nm", "readelf", "size")
+            }
+        )
         for name, text in wrappers.items():
             path = ready.tool(name)
             write_if_changed(path, text)
@@ -114,7 +123,7 @@ class ZigToolchain:
         return f"zig {_zig_version(self.zig())} -target {self.triple} | CFLAGS={self.cflags} | LDFLAGS={self.ldflags}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _zig_version(zig):
     return output([zig, "version"]).strip()
 

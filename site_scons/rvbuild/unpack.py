@@ -16,6 +16,7 @@ that tar had to re-root, symlinks that resolve outside the tree once unpacked, a
 nodes. Files get the time of unpacking (--touch), so a make that already built against an
 older tree rebuilds what changed, and the user's umask (so no setuid bits, even for root).
 """
+
 import contextlib
 import os
 import shutil
@@ -29,8 +30,17 @@ from rvbuild.run import run
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
 DECOMPRESSOR = {"-J": "xz", "-j": "bzip2", "-z": "gzip"}  # what tar runs for each flag
 SCRATCH_PREFIX = ".unpack-"
-TAR_EXTRACT = ["tar", "-x", "--verbose", "--quoting-style=escape", "--touch", "--no-same-owner",
-               "--no-same-permissions", "-f", "-"]
+TAR_EXTRACT = [
+    "tar",
+    "-x",
+    "--verbose",
+    "--quoting-style=escape",
+    "--touch",
+    "--no-same-owner",
+    "--no-same-permissions",
+    "-f",
+    "-",
+]
 # tar's warnings when a name or a hard link's target reached outside and it put it back inside.
 TAR_REROOTED = "Removing leading"
 
@@ -53,8 +63,10 @@ def _unsafe_name(name):
 
 
 def _refuse(archive, member, reason):
-    return BuildError(f"refusing to unpack {archive}: member {member} {reason}; "
-                      f"the archive is not a plain source tree, check where its pin came from")
+    return BuildError(
+        f"refusing to unpack {archive}: member {member} {reason}; "
+        f"the archive is not a plain source tree, check where its pin came from"
+    )
 
 
 def _untar(stdin, archive, root, members=(), feed=None):
@@ -63,8 +75,9 @@ def _untar(stdin, archive, root, members=(), feed=None):
     `feed(pipe)`, when given, writes the stream into tar's stdin. tar's own protections keep
     every write below `root`; its listing, read once it is done, names the members to refuse."""
     with tempfile.TemporaryFile() as listing, tempfile.TemporaryFile(mode="w+", errors="replace") as errors:
-        tar = subprocess.Popen(TAR_EXTRACT + ["-C", root, *members], stdin=stdin, stdout=listing,
-                               stderr=errors, env=_untranslated())
+        tar = subprocess.Popen(
+            TAR_EXTRACT + ["-C", root, *members], stdin=stdin, stdout=listing, stderr=errors, env=_untranslated()
+        )
         try:
             if feed:
                 feed(tar.stdin)
@@ -80,13 +93,14 @@ def _untar(stdin, archive, root, members=(), feed=None):
             if problem:
                 raise _refuse(archive, name, problem)
         errors.seek(0)
-        problems = [line.strip().removeprefix("tar: ") for line in errors
-                    if "Exiting with failure status" not in line]
+        problems = [line.strip().removeprefix("tar: ") for line in errors if "Exiting with failure status" not in line]
     if status != 0 or any(problem.startswith(TAR_REROOTED) for problem in problems):
         specific = [problem for problem in problems if not problem.startswith(TAR_REROOTED)]
         detail = (specific or problems or [f"status {status}"])[0]
-        raise BuildError(f"tar could not unpack {archive} ({detail}); delete it and fetch it again, "
-                         f"and if it fails the same way, check where its pin came from")
+        raise BuildError(
+            f"tar could not unpack {archive} ({detail}); delete it and fetch it again, "
+            f"and if it fails the same way, check where its pin came from"
+        )
 
 
 def _unsafe_entries(tree):
@@ -106,6 +120,7 @@ def _unsafe_entries(tree):
                     scan(entry.path)
                 elif not entry.is_file():
                     found.append((entry.path, "is a device, fifo or socket"))
+
     scan(tree)
     return [(os.path.relpath(path, tree), why) for path, why in found]
 
@@ -140,8 +155,13 @@ def _extract(tarball, subdir, root, progress):
         raise BuildError(f"do not know how to unpack {tarball}")
     bar = progress_bar(os.path.getsize(tarball), f"unpack {os.path.basename(tarball)}", progress)
     try:
-        _untar(subprocess.PIPE, tarball, root, [arg for arg in (flag, subdir) if arg],
-               lambda pipe: _feed(tarball, pipe, bar))
+        _untar(
+            subprocess.PIPE,
+            tarball,
+            root,
+            [arg for arg in (flag, subdir) if arg],
+            lambda pipe: _feed(tarball, pipe, bar),
+        )
     except BuildError:
         interrupt.check(f"unpacking {tarball}")  # the feed stopped short: say so, not "corrupt"
         raise
@@ -154,12 +174,20 @@ def _extract(tarball, subdir, root, progress):
 def _patch(tree, patch):
     """Apply `patch` to `tree`, never asking: with no terminal patch takes its default answers,
     and --forward makes that default for an already applied patch "skip it, and fail"."""
-    result = run(["patch", "-p1", "--forward", "--no-backup-if-mismatch", "--reject-file=-", "-d", tree, "-i", patch],
-                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                 env=_untranslated())
+    result = run(
+        ["patch", "-p1", "--forward", "--no-backup-if-mismatch", "--reject-file=-", "-d", tree, "-i", patch],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        env=_untranslated(),
+    )
     if result.returncode != 0:
-        problems = [line.strip().removeprefix("patch: **** ") for line in result.stdout.splitlines()
-                    if line.strip() and not line.startswith("patching file")]
+        problems = [
+            line.strip().removeprefix("patch: **** ")
+            for line in result.stdout.splitlines()
+            if line.strip() and not line.startswith("patching file")
+        ]
         detail = problems[0] if problems else f"status {result.returncode}"
         raise BuildError(f"patch {patch} does not apply ({detail}); refresh it against this source or remove it")
 
@@ -181,7 +209,7 @@ def remove_stale_scratch(parent):
     for name in os.listdir(parent):
         if not name.startswith(SCRATCH_PREFIX):
             continue
-        pid, dash, _ = name[len(SCRATCH_PREFIX):].partition("-")
+        pid, dash, _ = name[len(SCRATCH_PREFIX) :].partition("-")
         if dash and pid.isdigit() and _pid_is_running(int(pid)):
             continue
         shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
@@ -213,8 +241,12 @@ def _run(command, **kwargs):
 def host_tools(archive, inner=None, patches=()):
     """The host programs that unpack() runs for these arguments, to check before building."""
     flag = DECOMPRESS_FLAG.get(os.path.splitext(inner or archive)[1], "")
-    return ["tar", *([DECOMPRESSOR[flag]] if flag else []), *(["dpkg-deb"] if inner else []),
-            *(["patch"] if patches else [])]
+    return [
+        "tar",
+        *([DECOMPRESSOR[flag]] if flag else []),
+        *(["dpkg-deb"] if inner else []),
+        *(["patch"] if patches else []),
+    ]
 
 
 def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
@@ -223,6 +255,7 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
     `inner` names a tarball inside a Debian binary package, for kernels shipped
     as linux-source-X.deb.
     """
+
     def fill(scratch):
         tarball = archive
         if inner:
@@ -235,4 +268,5 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True):
         root = os.path.join(scratch, "archive")
         os.mkdir(root)
         return _extract(tarball, subdir, root, progress)
+
     _build_in_place(dest, fill, patches)

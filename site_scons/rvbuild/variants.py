@@ -1,4 +1,5 @@
 """Variants are small data files, variants/<name>.py, of plain assignments."""
+
 import os
 import runpy
 
@@ -8,8 +9,7 @@ REQUIRED = ("xlen", "kernel", "firmware", "kernel_cross", "userspace_toolchain",
 
 
 def names(directory):
-    return sorted(name[:-3] for name in os.listdir(directory)
-                  if name.endswith(".py") and not name.startswith("_"))
+    return sorted(name[:-3] for name in os.listdir(directory) if name.endswith(".py") and not name.startswith("_"))
 
 
 # What the command line may choose instead of a variant's own setting, and how the
@@ -22,8 +22,7 @@ def load(directory, name, **overrides):
     names the build directory, so that different choices never share one."""
     known = names(directory)
     if name not in known:
-        raise BuildError(f"unknown variant {name!r}; choose one of: {', '.join(known)} "
-                         f"(files in {directory}/)")
+        raise BuildError(f"unknown variant {name!r}; choose one of: {', '.join(known)} (files in {directory}/)")
     path = os.path.join(directory, f"{name}.py")
     settings = {key: value for key, value in runpy.run_path(path).items() if not key.startswith("_")}
     missing = [key for key in REQUIRED if key not in settings]

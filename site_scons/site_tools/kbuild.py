@@ -9,11 +9,12 @@ env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build dir
 - Image and vmlinux: `make Image` in obj/, which SCons never deletes, so Kbuild
   rebuilds incrementally.
 """
+
 import os
 import time
 
+from build_action import action
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, lock, toolchain
-from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
@@ -51,16 +52,20 @@ def _merge_config(target, source, env):
     scratch = os.path.join(target[0].dir.abspath, "kconfig")
     os.makedirs(scratch, exist_ok=True)
     fragments = env["RV_FRAGMENTS"]
-    run_logged([[os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-n", "-O", scratch,
-                 "/dev/null", *fragments]],
-               env["RV_LOG"], cwd=tree,
-               extra_env={**_make_variables(env, tree, _objdir(target)), **_ccache_environment(env)})
+    run_logged(
+        [[os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-n", "-O", scratch, "/dev/null", *fragments]],
+        env["RV_LOG"],
+        cwd=tree,
+        extra_env={**_make_variables(env, tree, _objdir(target)), **_ccache_environment(env)},
+    )
     merged = os.path.join(scratch, ".config")
     misses = kconfig.not_stuck(kconfig.requested(fragments), kconfig.read(merged))
     if misses:
-        raise BuildError(f"kernel options did not stick: {kconfig.describe(misses)}; "
-                         f"check their spelling and what they depend on (`make O={scratch} menuconfig` "
-                         f"in {tree}, then search with /)")
+        raise BuildError(
+            f"kernel options did not stick: {kconfig.describe(misses)}; "
+            f"check their spelling and what they depend on (`make O={scratch} menuconfig` "
+            f"in {tree}, then search with /)"
+        )
     with open(merged) as f:
         write_if_changed(target[0].abspath, f.read())
 
@@ -71,9 +76,10 @@ def _build_kernel(target, source, env):
     os.makedirs(obj, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
     variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
-    run_logged([["make", "-C", tree, f"O={obj}", *variables, "Image"]],
-               env["RV_LOG"], extra_env=_ccache_environment(env))
-    for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target):
+    run_logged(
+        [["make", "-C", tree, f"O={obj}", *variables, "Image"]], env["RV_LOG"], extra_env=_ccache_environment(env)
+    )
+    for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target, strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
 
@@ -83,15 +89,19 @@ def LinuxKernel(env, tree, fragments):
         hosttools.require("ccache")
     fragments = [env.File(fragment).srcnode() for fragment in fragments]
     kconfig.requested([fragment.abspath for fragment in fragments])  # a line that is not Kconfig fails here
-    compiler = env.Value(f"{toolchain.compiler_version(env['KERNEL_CROSS'] + 'gcc')} "
-                         f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}")
+    compiler = env.Value(
+        f"{toolchain.compiler_version(env['KERNEL_CROSS'] + 'gcc')} "
+        f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}"
+    )
     log = env.File("$LOG_DIR/linux.log").abspath
     overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments])
-    config = env.Command("kernel.config", fragments + tree.nodes + [compiler],
-                         action(_merge_config, "KCONFIG  $TARGET"), **overrides)
+    config = env.Command(
+        "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, "KCONFIG  $TARGET"), **overrides
+    )
     env.Precious(config)
-    kernel = env.Command(["Image", "vmlinux"], config + tree.nodes + [compiler],
-                         action(_build_kernel, "LINUX    $TARGET"), **overrides)
+    kernel = env.Command(
+        ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, "LINUX    $TARGET"), **overrides
+    )
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig")])
     return kernel
 
@@ -99,8 +109,11 @@ def LinuxKernel(env, tree, fragments):
 def _update_kernel_lock(target, source, env):
     version = env["KERNEL_VERSION"]
     path = env.File(f"#components/linux/linux-{version}.lock").abspath
-    pinned = lock.refresh(path, f"linux-source-{version}",
-                          f"Pinned by `scons update-kernel-lock kernel={version}`: review the change, then commit it.")
+    pinned = lock.refresh(
+        path,
+        f"linux-source-{version}",
+        f"Pinned by `scons update-kernel-lock kernel={version}`: review the change, then commit it.",
+    )
     print(f"{path}: linux-source-{version} {pinned}")
 
 

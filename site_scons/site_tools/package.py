@@ -13,11 +13,12 @@ env.UserspaceToolchain()                            the variant's toolchain (rvb
 
 `outputs` maps each target's name in the build directory to the file make leaves under obj/.
 """
+
 import os
 import shutil
 
+from build_action import action
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, toolchain
-from rvbuild.actions import action
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
@@ -40,7 +41,7 @@ def _prepared_objdir(target, env):
 
 def _copy_outputs(env, target):
     obj = _objdir(target)
-    for node, built in zip(target, env["RV_OUTPUTS"]):
+    for node, built in zip(target, env["RV_OUTPUTS"], strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
 
@@ -59,8 +60,10 @@ def _kconfig_package(target, source, env):
     run_logged([["make", "-C", tree, f"O={obj}", *make_vars, "oldconfig"]], env["RV_LOG"])
     misses = kconfig.not_stuck(kconfig.requested(env["RV_CONFIG"]), kconfig.read(os.path.join(obj, ".config")))
     if misses:
-        raise BuildError(f"{os.path.basename(config)} options did not stick: {kconfig.describe(misses)}; "
-                         f"fix them with `make O={obj} menuconfig` in {tree} and copy .config back")
+        raise BuildError(
+            f"{os.path.basename(config)} options did not stick: {kconfig.describe(misses)}; "
+            f"fix them with `make O={obj} menuconfig` in {tree} and copy .config back"
+        )
     run_logged([["make", "-C", obj, *make_vars, *env["RV_OUTPUTS"]]], env["RV_LOG"])
     _copy_outputs(env, target)
 
@@ -69,8 +72,11 @@ def _autotools_package(target, source, env):
     obj, tree = _prepared_objdir(target, env), env["RV_TREE"].path
     for name, node in env["RV_EXTRA_FILES"].items():
         copy_if_changed(node.abspath, os.path.join(obj, name))
-    run_logged([[os.path.join(tree, "configure"), *env["RV_CONFIGURE_ARGS"]],
-                ["make", *env["RV_MAKE_VARS"]]], env["RV_LOG"], cwd=obj)
+    run_logged(
+        [[os.path.join(tree, "configure"), *env["RV_CONFIGURE_ARGS"]], ["make", *env["RV_MAKE_VARS"]]],
+        env["RV_LOG"],
+        cwd=obj,
+    )
     _copy_outputs(env, target)
 
 
@@ -84,12 +90,19 @@ def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
     hosttools.require("make", *RUN_TOOLS)
     # The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is an input like any other.
-    settings = repr([BUILD_EPOCH] + [overrides.get(key) for key in
-                                     ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")])
-    targets = env.Command(list(outputs), tree.nodes + list(inputs) + [env.Value(settings)],
-                          action(function, f"{label:<8} $TARGET"),
-                          RV_TREE=tree, RV_SETTINGS=settings, RV_OUTPUTS=list(outputs.values()),
-                          RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath, **overrides)
+    settings = repr(
+        [BUILD_EPOCH] + [overrides.get(key) for key in ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]
+    )
+    targets = env.Command(
+        list(outputs),
+        tree.nodes + list(inputs) + [env.Value(settings)],
+        action(function, f"{label:<8} $TARGET"),
+        RV_TREE=tree,
+        RV_SETTINGS=settings,
+        RV_OUTPUTS=list(outputs.values()),
+        RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath,
+        **overrides,
+    )
     env.Clean(targets, env.Dir("obj"))
     return targets
 
@@ -106,15 +119,26 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     tc = UserspaceToolchain(env)
     configs = [env.File(config).srcnode() for config in configs]
     kconfig.requested([config.abspath for config in configs])  # a line that is not Kconfig fails here
-    return _declare(env, name, _kconfig_package, tree, outputs, configs + env.File(tc.files()), name.upper(),
-                    RV_CONFIG=[config.abspath for config in configs],
-                    RV_MAKE_VARS=[f"CROSS_COMPILE={tc.prefix}",
-                                  f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip()],
-                    RV_TOOLCHAIN_ID=tc.identity())
+    return _declare(
+        env,
+        name,
+        _kconfig_package,
+        tree,
+        outputs,
+        configs + env.File(tc.files()),
+        name.upper(),
+        RV_CONFIG=[config.abspath for config in configs],
+        RV_MAKE_VARS=[
+            f"CROSS_COMPILE={tc.prefix}",
+            f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip(),
+        ],
+        RV_TOOLCHAIN_ID=tc.identity(),
+    )
 
 
-def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None,
-                     inputs=(), firmware=False):
+def AutotoolsPackage(
+    env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None, inputs=(), firmware=False
+):
     """A configure/make package for the userspace toolchain, or with firmware=True for the
     kernel's cross compiler, letting the package choose its own flags."""
     extra = {dest: env.File(path).srcnode() for dest, path in (extra_files or {}).items()}
@@ -124,14 +148,27 @@ def AutotoolsPackage(env, name, tree, outputs, configure_args=(), make_args=(), 
         configure, identity = [f"--host={cross.rstrip('-')}"], toolchain.compiler_version(cross + "gcc")
     else:
         tc = UserspaceToolchain(env)
-        configure = [f"--host={tc.triple}", f"CC={tc.tool('gcc')}", f"LDFLAGS={tc.ldflags}",
-                     *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else [])]
+        configure = [
+            f"--host={tc.triple}",
+            f"CC={tc.tool('gcc')}",
+            f"LDFLAGS={tc.ldflags}",
+            *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []),
+        ]
         identity = tc.identity()
         inputs = [*inputs, *env.File(tc.files())]
-    return _declare(env, name, _autotools_package, tree, outputs, [*extra.values(), *inputs], name.upper(),
-                    RV_EXTRA_FILES=extra,
-                    RV_CONFIGURE_ARGS=[*configure, f"CPPFLAGS={_prefix_map(env)}", *configure_args],
-                    RV_MAKE_VARS=list(make_args), RV_TOOLCHAIN_ID=identity)
+    return _declare(
+        env,
+        name,
+        _autotools_package,
+        tree,
+        outputs,
+        [*extra.values(), *inputs],
+        name.upper(),
+        RV_EXTRA_FILES=extra,
+        RV_CONFIGURE_ARGS=[*configure, f"CPPFLAGS={_prefix_map(env)}", *configure_args],
+        RV_MAKE_VARS=list(make_args),
+        RV_TOOLCHAIN_ID=identity,
+    )
 
 
 def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None):
@@ -139,17 +176,31 @@ def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None
     if compiler:
         hosttools.require(compiler)
         make_args = [*make_args, f"CC={compiler} {_prefix_map(env)}"]
-    return _declare(env, name, _make_package, tree, outputs, inputs, name.upper(),
-                    RV_MAKE_VARS=list(make_args),
-                    RV_TOOLCHAIN_ID=toolchain.compiler_version(compiler) if compiler else "")
+    return _declare(
+        env,
+        name,
+        _make_package,
+        tree,
+        outputs,
+        inputs,
+        name.upper(),
+        RV_MAKE_VARS=list(make_args),
+        RV_TOOLCHAIN_ID=toolchain.compiler_version(compiler) if compiler else "",
+    )
 
 
 def CrossEnvironment(env):
     """An Environment whose C builders compile and link for the target, statically."""
     tc = UserspaceToolchain(env)
-    cross = env.Clone(tools=["gcc", "gnulink"], CC=tc.tool("gcc"), LINK=tc.tool("gcc"),
-                      CFLAGS=["-O2", "-Wall", *tc.cflags.split()], LINKFLAGS=tc.ldflags.split(),
-                      CCCOMSTR="CC       $TARGET", LINKCOMSTR="LINK     $TARGET")
+    cross = env.Clone(
+        tools=["gcc", "gnulink"],
+        CC=tc.tool("gcc"),
+        LINK=tc.tool("gcc"),
+        CFLAGS=["-O2", "-Wall", *tc.cflags.split()],
+        LINKFLAGS=tc.ldflags.split(),
+        CCCOMSTR="CC       $TARGET",
+        LINKCOMSTR="LINK     $TARGET",
+    )
     cross["RV_TOOLCHAIN_VALUE"] = env.Value(tc.identity())
     cross.AddMethod(CrossProgram)
     return cross

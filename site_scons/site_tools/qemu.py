@@ -7,13 +7,14 @@ qcow2 overlay in persist_dir (rvbuild.qemu.persistent_disk) instead of a throwaw
 A `scons boot` whose SSH port is taken fails before anything builds, and again before QEMU
 starts if it was taken meanwhile.
 """
+
 import shlex
 import subprocess
 
 import SCons.Script
 
+from build_action import action
 from rvbuild import buildlock, hosttools, qemu
-from rvbuild.actions import action
 
 
 def _ssh_command(env):
@@ -32,12 +33,23 @@ def _boot(target, source, env):
         disk_format = "qcow2"
         if message:
             print(message, flush=True)
-    command = qemu.command(env["QEMU"], firmware_args, disk, env["ssh_port"], env["memory"],
-                           snapshot=not env["persist"], console_log=log, disk_format=disk_format,
-                           guest_net=env["guest_net"])
-    print(f"Booting {env['VARIANT']}: log in as root; leave QEMU with Ctrl-A X (or `poweroff` in the guest).\n"
-          f"SSH from another terminal: scons ssh (or {shlex.join(_ssh_command(env))})\n"
-          f"The console is copied to {log}\n$ {shlex.join(command)}", flush=True)
+    command = qemu.command(
+        env["QEMU"],
+        firmware_args,
+        disk,
+        env["ssh_port"],
+        env["memory"],
+        snapshot=not env["persist"],
+        console_log=log,
+        disk_format=disk_format,
+        guest_net=env["guest_net"],
+    )
+    print(
+        f"Booting {env['VARIANT']}: log in as root; leave QEMU with Ctrl-A X (or `poweroff` in the guest).\n"
+        f"SSH from another terminal: scons ssh (or {shlex.join(_ssh_command(env))})\n"
+        f"The console is copied to {log}\n$ {shlex.join(command)}",
+        flush=True,
+    )
     buildlock.release()  # the build is done: another may start while the guest runs
     return subprocess.call(command)
 
@@ -53,8 +65,12 @@ def BootTargets(env, firmware, image, firmware_args, ssh_key, known_hosts, persi
         qemu.require_free_port(env["ssh_port"])
     if "ssh" in SCons.Script.COMMAND_LINE_TARGETS:
         hosttools.require("ssh")
-    boot_env = env.Clone(QEMU_FIRMWARE_ARGS=firmware_args, SSH_KEY=ssh_key.abspath,
-                         KNOWN_HOSTS=known_hosts.abspath, PERSIST_DIR=env.Dir(persist_dir).abspath)
+    boot_env = env.Clone(
+        QEMU_FIRMWARE_ARGS=firmware_args,
+        SSH_KEY=ssh_key.abspath,
+        KNOWN_HOSTS=known_hosts.abspath,
+        PERSIST_DIR=env.Dir(persist_dir).abspath,
+    )
     logins = [ssh_key, known_hosts]
     boot_env.AlwaysBuild(boot_env.Alias("boot", [firmware, image, *logins], action(_boot, None)))
     boot_env.AlwaysBuild(boot_env.Alias("ssh", logins, action(_ssh, None)))

@@ -6,20 +6,27 @@ env.SshHostKey(target)   the guest's host key, generated once per build director
                          `target`, its Dropbear form for the image, and the known_hosts file that
                          trusts it; a new key rebuilds the image and rewrites known_hosts
 """
+
 import dataclasses
 import os
 import subprocess
 
+from build_action import action
 from rvbuild import BuildError, hosttools, qemu, rootfs
-from rvbuild.actions import action
 from rvbuild.run import RUN_TOOLS, output
 
 
 def _rootfs(target, source, env):
     spec = env["RV_ROOTFS"]
     root = os.path.join(target[0].dir.abspath, "rootfs")
-    rootfs.stage(root, spec["overlay"], spec["items"], spec["dirs"], spec["symlinks"],
-                 rootfs.read_permissions(spec["permissions"]))
+    rootfs.stage(
+        root,
+        spec["overlay"],
+        spec["items"],
+        spec["dirs"],
+        spec["symlinks"],
+        rootfs.read_permissions(spec["permissions"]),
+    )
     rootfs.make_ext4(root, target[0].abspath, spec["size"])
 
 
@@ -27,17 +34,28 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
     hosttools.require("fakeroot", "mkfs.ext4", "debugfs", *RUN_TOOLS)
     overlay = env.Dir(overlay).srcnode()
     permissions = env.File(permissions).srcnode()
-    overlay_files = [env.File(os.path.join(directory, name))
-                     for directory, _, names in os.walk(overlay.abspath) for name in names]
+    overlay_files = [
+        env.File(os.path.join(directory, name)) for directory, _, names in os.walk(overlay.abspath) for name in names
+    ]
     nodes = [item.source for item in items]
     resolved = [dataclasses.replace(item, source=item.source.abspath) for item in items]
-    spec = dict(overlay=overlay.abspath, permissions=permissions.abspath, items=resolved,
-                dirs=list(dirs), symlinks=dict(symlinks or {}), size=size)
+    spec = dict(
+        overlay=overlay.abspath,
+        permissions=permissions.abspath,
+        items=resolved,
+        dirs=list(dirs),
+        symlinks=dict(symlinks or {}),
+        size=size,
+    )
     layout = env.Value(repr(spec))
     # How the image is made lives in rvbuild/rootfs.py: a change there rebuilds it.
     assembly = env.File(rootfs.__file__)
-    return env.Command(target, nodes + overlay_files + [permissions, layout, assembly],
-                       action(_rootfs, "ROOTFS   $TARGET"), RV_ROOTFS=spec)
+    return env.Command(
+        target,
+        nodes + overlay_files + [permissions, layout, assembly],
+        action(_rootfs, "ROOTFS   $TARGET"),
+        RV_ROOTFS=spec,
+    )
 
 
 def _keygen(target, source, env):
@@ -60,16 +78,18 @@ def SshKeyPair(env, target):
 
 def _unusable_host_key(key, stderr):
     last_line = (stderr.strip().splitlines() or ["unreadable"])[-1]
-    return BuildError(f"the host key {key} is unusable ({last_line}): fix it, or delete it and its .pub "
-                      f"to have a new one made")
+    return BuildError(
+        f"the host key {key} is unusable ({last_line}): fix it, or delete it and its .pub to have a new one made"
+    )
 
 
 def _dropbear_key(target, source, env):
     converted = target[0].abspath + ".tmp"
     if os.path.exists(converted):
         os.unlink(converted)
-    result = subprocess.run(["dropbearconvert", "openssh", "dropbear", source[0].abspath, converted],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["dropbearconvert", "openssh", "dropbear", source[0].abspath, converted], capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise _unusable_host_key(source[0], result.stderr)
     os.replace(converted, target[0].abspath)
@@ -89,10 +109,10 @@ def SshHostKey(env, target):
     hosttools.require("dropbearconvert")
     private, _ = env.SshKeyPair(target)
     directory = os.path.dirname(target)
-    dropbear = env.Command(f"{directory}/dropbear_ed25519_host_key", private,
-                           action(_dropbear_key, "HOSTKEY  $TARGET"))
-    known_hosts = env.Command(f"{directory}/known_hosts", [private, env.Value(qemu.HOST_KEY_ALIAS)],
-                              action(_known_hosts, "HOSTKEY  $TARGET"))
+    dropbear = env.Command(f"{directory}/dropbear_ed25519_host_key", private, action(_dropbear_key, "HOSTKEY  $TARGET"))
+    known_hosts = env.Command(
+        f"{directory}/known_hosts", [private, env.Value(qemu.HOST_KEY_ALIAS)], action(_known_hosts, "HOSTKEY  $TARGET")
+    )
     return dict(dropbear=dropbear[0], known_hosts=known_hosts[0])
 
 

@@ -14,11 +14,12 @@ A user working on a component points it at their own tree with <component>_src=D
 (env["LOCAL_SRC"]): then the nodes are one Value holding the tree's fingerprint,
 so an edit there reruns the component's make, and nothing is hashed file by file.
 """
+
 import os
 from dataclasses import dataclass
 
+from build_action import action
 from rvbuild import fetch, hosttools, unpack
-from rvbuild.actions import action
 from rvbuild.fingerprint import fingerprint
 
 _trees = {}
@@ -43,8 +44,14 @@ def _unpack(target, source, env):
     spec = env["RV_UNPACK"]
     if spec["sha256"]:
         fetch.verify(source[0].abspath, spec["sha256"])  # the cached file may have changed since
-    unpack.unpack(source[0].abspath, target[0].dir.abspath, spec["subdir"], spec["inner"],
-                  [patch.abspath for patch in source[2:]], progress=env["PROGRESS"])
+    unpack.unpack(
+        source[0].abspath,
+        target[0].dir.abspath,
+        spec["subdir"],
+        spec["inner"],
+        [patch.abspath for patch in source[2:]],
+        progress=env["PROGRESS"],
+    )
 
 
 def FetchSource(env, source):
@@ -55,8 +62,9 @@ def FetchSource(env, source):
             pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, "GIT      $TARGET")
         else:
             pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, "FETCH    $TARGET")
-        env["RV_CACHE_ENV"].Command(archive, env.Value(f"{source.filename} {pinned}"), fetch_action,
-                                    RV_SOURCE=source, PROGRESS=env["PROGRESS"])
+        env["RV_CACHE_ENV"].Command(
+            archive, env.Value(f"{source.filename} {pinned}"), fetch_action, RV_SOURCE=source, PROGRESS=env["PROGRESS"]
+        )
         env.Precious(archive)
         env.NoClean(archive)
         env.Alias("fetch", archive)
@@ -70,8 +78,7 @@ def LocalTree(env, path):
 
 def _patches(env):
     component_dir = env.Dir(".").srcnode()
-    return [component_dir.File(name) for name in sorted(os.listdir(component_dir.abspath))
-            if name.endswith(".patch")]
+    return [component_dir.File(name) for name in sorted(os.listdir(component_dir.abspath)) if name.endswith(".patch")]
 
 
 def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
@@ -93,9 +100,13 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     else:
         identity = env.Value(" ".join([source.sha256, subdir, inner or ""] + patch_digests))
         unpack_spec = {"sha256": source.sha256, "subdir": subdir, "inner": inner}
-    env["RV_CACHE_ENV"].Command(anchor_node, [FetchSource(env, source), identity] + patches,
-                                action(_unpack, "UNPACK   $TARGET.dir"), RV_UNPACK=unpack_spec,
-                                PROGRESS=env["PROGRESS"])
+    env["RV_CACHE_ENV"].Command(
+        anchor_node,
+        [FetchSource(env, source), identity] + patches,
+        action(_unpack, "UNPACK   $TARGET.dir"),
+        RV_UNPACK=unpack_spec,
+        PROGRESS=env["PROGRESS"],
+    )
     env.NoClean(anchor_node)
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity])
     return tree

@@ -2,6 +2,7 @@
 with one line saying what was rebuilt and why (explain=1: the reason under every step).
 
 Load it after `sources`: it wraps the deciders of both environments."""
+
 import atexit
 import sys
 

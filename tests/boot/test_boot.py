@@ -1,5 +1,6 @@
 """Build each variant for real, boot it with `scons boot` and prove it works, on the console and
 over SSH. The serial log of each boot is kept in build/<variant>/logs/console.log."""
+
 import os
 import subprocess
 
@@ -22,14 +23,16 @@ VARIANTS = {
 
 def build_dir(options):
     settings = dict(option.split("=", 1) for option in options)
-    variant = variants.load(f"{ROOT}/variants", settings.pop("variant"),
-                            **{key: value for key, value in settings.items() if key in variants.OVERRIDES})
+    variant = variants.load(
+        f"{ROOT}/variants",
+        settings.pop("variant"),
+        **{key: value for key, value in settings.items() if key in variants.OVERRIDES},
+    )
     return f"{ROOT}/build/{variant['build_name']}"
 
 
 def riscv_pk_reachable():
-    result = subprocess.run(["git", "ls-remote", RISCV_PK_URL, "HEAD"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(["git", "ls-remote", RISCV_PK_URL, "HEAD"], capture_output=True, text=True, timeout=60)
     return result.returncode == 0
 
 
@@ -37,8 +40,10 @@ def riscv_pk_reachable():
 def guest(request):
     options, machine, release = VARIANTS[request.param]
     if "firmware=bbl" in options and not riscv_pk_reachable():
-        pytest.skip(f"riscv-pk (the BBL source) is unreachable at {RISCV_PK_URL}: "
-                    f"set RVBUILD_RISCV_PK_URL to a clone of it to run the BBL boot test")
+        pytest.skip(
+            f"riscv-pk (the BBL source) is unreachable at {RISCV_PK_URL}: "
+            f"set RVBUILD_RISCV_PK_URL to a clone of it to run the BBL boot test"
+        )
     scons("image", *options, log=f"{ROOT}/build/test-scons.log")
     machine_under_test = Guest(options, free_port())
     machine_under_test.facts = dict(machine=machine, release=release, build=build_dir(options))

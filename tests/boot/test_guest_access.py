@@ -6,6 +6,7 @@ rebuilt, and then says where it went.
 Four boots: a plain guest, two persistent ones (the second with guest_net=1) and one after a
 rebuild. The module borrows build/rv64/persist and gives a developer's own back afterwards.
 """
+
 import glob
 import os
 import shutil
@@ -23,8 +24,9 @@ from rvbuild import qemu
 
 OPTIONS = ["variant=rv64"]
 BUILD = f"{ROOT}/build/rv64"
-KEY, KNOWN_HOSTS, HOST_KEY_PUB = (f"{BUILD}/ssh/{name}"
-                                  for name in ("id_ed25519", "known_hosts", "host_ed25519_key.pub"))
+KEY, KNOWN_HOSTS, HOST_KEY_PUB = (
+    f"{BUILD}/ssh/{name}" for name in ("id_ed25519", "known_hosts", "host_ed25519_key.pub")
+)
 PERSIST = f"{BUILD}/persist"
 HELLO = "Hello from riscv64, built by rvbuild!"
 
@@ -42,8 +44,13 @@ def boot(*options):
 def ssh(port, *remote, first_options=()):
     """rvbuild's ssh command; `first_options` come before its own, so they win."""
     command = qemu.ssh_command(KEY, KNOWN_HOSTS, port, *remote)
-    return subprocess.run([command[0], *first_options, *command[1:]], capture_output=True, text=True,
-                          timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [command[0], *first_options, *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def read(path):
@@ -132,8 +139,14 @@ def reopened(own_persist_dir, host_listener):
 
 
 def test_scons_ssh_logs_in_with_the_build_key(guest):
-    result = subprocess.run([sys.executable, "-m", "SCons", "-Q", "ssh", *OPTIONS, f"ssh_port={guest.ssh_port}"],
-                            cwd=ROOT, input="hello; uname -n\n", capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "SCons", "-Q", "ssh", *OPTIONS, f"ssh_port={guest.ssh_port}"],
+        cwd=ROOT,
+        input="hello; uname -n\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert f"{HELLO}\nrvbuild\n" in result.stdout
 
@@ -141,8 +154,10 @@ def test_scons_ssh_logs_in_with_the_build_key(guest):
 def test_guest_serves_the_build_host_key_which_only_root_reads(guest):
     assert read(KNOWN_HOSTS) == f"{qemu.HOST_KEY_ALIAS} {' '.join(read(HOST_KEY_PUB).split()[:2])}\n"
     assert guest_host_key(guest) == " ".join(read(HOST_KEY_PUB).split()[:2])
-    assert guest.run("stat -c '%u:%g %a' /etc/dropbear /etc/dropbear/dropbear_ed25519_host_key") == \
-        (0, "0:0 700\n0:0 600")
+    assert guest.run("stat -c '%u:%g %a' /etc/dropbear /etc/dropbear/dropbear_ed25519_host_key") == (
+        0,
+        "0:0 700\n0:0 600",
+    )
 
 
 def test_a_running_guest_holds_no_build_lock(guest):
@@ -151,8 +166,11 @@ def test_a_running_guest_holds_no_build_lock(guest):
 
 
 def test_password_login_is_refused(guest):
-    result = ssh(guest.ssh_port, "true", first_options=[
-        "-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no"])
+    result = ssh(
+        guest.ssh_port,
+        "true",
+        first_options=["-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no"],
+    )
     assert result.returncode == 255
     # The server offers nothing but keys.
     assert "Permission denied (publickey)" in result.stderr
@@ -161,9 +179,12 @@ def test_password_login_is_refused(guest):
 def test_another_server_on_the_port_is_refused(built, tmp_path):
     stranger_key, port = str(tmp_path / "stranger_host_key"), free_port()
     subprocess.run(["dropbearkey", "-t", "ed25519", "-f", stranger_key], check=True, capture_output=True)
-    server = subprocess.Popen(["dropbear", "-F", "-E", "-p", f"127.0.0.1:{port}", "-r", stranger_key,
-                               "-P", str(tmp_path / "dropbear.pid")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        ["dropbear", "-F", "-E", "-p", f"127.0.0.1:{port}", "-r", stranger_key, "-P", str(tmp_path / "dropbear.pid")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(100):
             try:

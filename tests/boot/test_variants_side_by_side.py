@@ -1,11 +1,12 @@
 """After test_boot.py built every variant one after another, each is still up to date:
 building one variant never touches another's targets."""
+
 import os
 
 import pytest
+from test_boot import VARIANTS, build_dir
 
 from helpers import scons
-from test_boot import VARIANTS, build_dir
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))

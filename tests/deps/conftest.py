@@ -1,4 +1,5 @@
 """A copy of the project whose make-based components are the fake trees in tests/fixtures."""
+
 import pytest
 
 from fake_project import Project, copy_project

@@ -1,5 +1,6 @@
 """Copies of the project whose make-based components are the fake trees in tests/fixtures, and a
 local HTTP server for the one component a test fetches and unpacks for real."""
+
 import glob
 import hashlib
 import http.server
@@ -15,8 +16,7 @@ from helpers import ROOT, scons
 from rvbuild import kconfig
 
 ACTION = re.compile(r"^([A-Z]+)\s+build/rv64/([a-z0-9_-]+)/", re.MULTILINE)
-FAKES = {"linux": "fake-linux", "busybox": "fake-busybox", "dropbear": "fake-dropbear",
-         "opensbi": "fake-opensbi"}
+FAKES = {"linux": "fake-linux", "busybox": "fake-busybox", "dropbear": "fake-dropbear", "opensbi": "fake-opensbi"}
 
 
 def copy_project(path):
@@ -27,8 +27,7 @@ def copy_project(path):
         copy(f"{ROOT}/{name}", f"{path}/{name}")
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
     # The fake Kconfig knows the symbols the real fragments use, and two HZ choices.
-    known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config"))) + ["CONFIG_HZ_100",
-                                                                                       "CONFIG_HZ_250"]
+    known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config"))) + ["CONFIG_HZ_100", "CONFIG_HZ_250"]
     with open(f"{path}/fixtures/fake-linux/Kconfig", "w") as f:
         f.write("\n".join(known) + "\n")
     return path
@@ -75,9 +74,15 @@ def fake_dropbear_release(project):
 def fetch_dropbear_from(project, url, body):
     """Have the project's Dropbear fetched from `url` (serving `body`) instead of its real release."""
     sha256 = hashlib.sha256(body).hexdigest()
-    project.edit("components/dropbear/SConscript", lambda text: re.sub(
-        r"sha256=\"[0-9a-f]+\",.*?debian=Debian\([^)]*\)", f"sha256={sha256!r}, urls=[{url!r}]", text,
-        flags=re.DOTALL))
+    project.edit(
+        "components/dropbear/SConscript",
+        lambda text: re.sub(
+            r"sha256=\"[0-9a-f]+\",.*?debian=Debian\([^)]*\)",
+            f"sha256={sha256!r}, urls=[{url!r}]",
+            text,
+            flags=re.DOTALL,
+        ),
+    )
 
 
 class SlowServer:
@@ -125,7 +130,7 @@ class SlowServer:
         self.halfway.set()
         for offset in range(half, len(self.body)):
             time.sleep(0.1)
-            out.write(self.body[offset:offset + 1])
+            out.write(self.body[offset : offset + 1])
             out.flush()
 
     def close(self):

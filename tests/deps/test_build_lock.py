@@ -1,18 +1,26 @@
 """One build at a time per checkout: a second one is refused at once, naming the first, or waits
 with wait=1; `scons -h` never waits."""
+
 import subprocess
 import sys
 import time
 
 
 def scons(project, *args):
-    return subprocess.Popen([sys.executable, "-m", "SCons", "-Q", *args, *project.options], cwd=project.path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "SCons", "-Q", *args, *project.options],
+        cwd=project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_second_build_is_refused_or_waits(project):
     # A kernel make that takes a few seconds holds the lock long enough to try the others.
-    project.edit("fixtures/fake-linux/Makefile", lambda text: text.replace("\tgrep '^CONFIG_'", "\tsleep 4\n\tgrep '^CONFIG_'"))
+    project.edit(
+        "fixtures/fake-linux/Makefile", lambda text: text.replace("\tgrep '^CONFIG_'", "\tsleep 4\n\tgrep '^CONFIG_'")
+    )
     project.edit("fixtures/fake-linux/version.h", lambda text: text + "/* slower */\n")
     first = scons(project, "image")
     deadline = time.monotonic() + 60
@@ -26,8 +34,12 @@ def test_second_build_is_refused_or_waits(project):
     assert f"rvbuild: error: another build is running in this checkout (pid {first.pid}: scons -Q image" in err
     assert "add wait=1" in err and "rvbuild: rebuilt" not in out and "up to date" not in out
 
-    assert subprocess.run([sys.executable, "-m", "SCons", "-Q", "-h"], cwd=project.path, capture_output=True,
-                          timeout=30).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "SCons", "-Q", "-h"], cwd=project.path, capture_output=True, timeout=30
+        ).returncode
+        == 0
+    )
 
     waiting = scons(project, "image", "wait=1")
     out, err = waiting.communicate(timeout=120)
@@ -41,7 +53,12 @@ def test_a_build_stopped_by_a_missing_tool_is_not_summarised_as_up_to_date(proje
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").symlink_to(sys.executable)
-    result = subprocess.run([sys.executable, "-m", "SCons", "-Q", "image", *project.options], cwd=project.path,
-                            capture_output=True, text=True, env={"PATH": str(bin_dir), "HOME": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "-m", "SCons", "-Q", "image", *project.options],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
+    )
     assert result.returncode == 2 and "rvbuild: error: missing host tools" in result.stderr
     assert "up to date" not in result.stdout and "nothing to rebuild" not in result.stdout

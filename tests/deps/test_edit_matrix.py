@@ -3,6 +3,7 @@
 Labels are the actions that ran (KCONFIG, LINUX, OPENSBI, BUSYBOX, DROPBEAR, CC/LINK, ROOTFS);
 components are the build/rv64/<component> directories they wrote to. The rows follow issue #3.
 """
+
 import os
 import time
 
@@ -44,8 +45,10 @@ def test_kernel_option_already_at_that_value_stops_at_the_config_merge(project):
 
 
 def test_busybox_config_rebuilds_busybox_and_image(project):
-    project.edit("components/busybox/busybox.config",
-                 lambda text: text.replace("CONFIG_FEATURE_EDITING_HISTORY=255", "CONFIG_FEATURE_EDITING_HISTORY=100"))
+    project.edit(
+        "components/busybox/busybox.config",
+        lambda text: text.replace("CONFIG_FEATURE_EDITING_HISTORY=255", "CONFIG_FEATURE_EDITING_HISTORY=100"),
+    )
     _, components, _ = project.build()
     assert components == {"busybox", "rootfs"}
 
@@ -117,9 +120,14 @@ def test_new_host_key_rebuilds_the_image_and_known_hosts_and_the_old_key_gives_t
 
 def test_touch_without_change_rebuilds_nothing(project):
     later = time.time() + 5
-    for name in ("components/linux/virt.config", "components/busybox/busybox.config",
-                 "components/rootfs/overlay/etc/motd", "components/hello/hello.c",
-                 "components/dropbear/localoptions.h", "components/rootfs/permissions"):
+    for name in (
+        "components/linux/virt.config",
+        "components/busybox/busybox.config",
+        "components/rootfs/overlay/etc/motd",
+        "components/hello/hello.c",
+        "components/dropbear/localoptions.h",
+        "components/rootfs/permissions",
+    ):
         os.utime(project.file(name), (later, later))
     assert project.up_to_date()
 

@@ -1,4 +1,5 @@
 """Bad input from the command line or the host ends in one clear line with the fix."""
+
 import os
 import re
 import shutil
@@ -15,8 +16,13 @@ SOMETHING_TO_BUILD = "userspace_cflags=-DBADINPUT_TEST"
 
 
 def run(project, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "SCons", "-Q", *args, *project.options], cwd=project.path,
-                          capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "SCons", "-Q", *args, *project.options],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 def test_unknown_variant_lists_the_variants(project):
@@ -46,8 +52,10 @@ def test_missing_cross_compiler_names_its_debian_package(project, tmp_path):
     bin_dir = path_without(tmp_path, "riscv64-linux-gnu-gcc")
     result = run(project, "image", env=dict(os.environ, PATH=str(bin_dir)))
     assert result.returncode == 2
-    assert ("missing host tool riscv64-linux-gnu-gcc: run ./setup, or apt-get install gcc-riscv64-linux-gnu"
-            in result.stderr)
+    assert (
+        "missing host tool riscv64-linux-gnu-gcc: run ./setup, or apt-get install gcc-riscv64-linux-gnu"
+        in result.stderr
+    )
 
 
 def test_boot_takes_one_variant(project):
@@ -66,30 +74,40 @@ def fails_in_one_line(result):
     return lines[0]
 
 
-@pytest.mark.parametrize("option, says", [
-    ("ssh_port=abc", "ssh_port=abc is not a port number; use a free port from 1 to 65535, e.g. ssh_port=10022"),
-    ("ssh_port=65536", "ssh_port=65536 is not a port number"),
-    ("memory=garbage", "memory=garbage is not a size; use a whole number with K, M, G or T (or none, for MiB), "
-                       "e.g. memory=256M"),
-    ("rootfs_size=garbage", "rootfs_size=garbage is not a size; use a whole number with K, M, G or T, "
-                            "e.g. rootfs_size=32M"),
-    ("firmware=uboot", "firmware=uboot is unknown; use firmware=opensbi or firmware=bbl"),
-    ("kernel=abc", "kernel=abc is not a Linux version like 6.1 or 6.12"),
-    ("kernel=9.9", "no pin for Linux 9.9 ("),
-    ("persist=maybe", "Invalid value for boolean variable: 'maybe'; `scons -h` lists the options"),
-    ("variant=rv65", "unknown variant 'rv65'"),
-])
+@pytest.mark.parametrize(
+    "option, says",
+    [
+        ("ssh_port=abc", "ssh_port=abc is not a port number; use a free port from 1 to 65535, e.g. ssh_port=10022"),
+        ("ssh_port=65536", "ssh_port=65536 is not a port number"),
+        (
+            "memory=garbage",
+            "memory=garbage is not a size; use a whole number with K, M, G or T (or none, for MiB), e.g. memory=256M",
+        ),
+        (
+            "rootfs_size=garbage",
+            "rootfs_size=garbage is not a size; use a whole number with K, M, G or T, e.g. rootfs_size=32M",
+        ),
+        ("firmware=uboot", "firmware=uboot is unknown; use firmware=opensbi or firmware=bbl"),
+        ("kernel=abc", "kernel=abc is not a Linux version like 6.1 or 6.12"),
+        ("kernel=9.9", "no pin for Linux 9.9 ("),
+        ("persist=maybe", "Invalid value for boolean variable: 'maybe'; `scons -h` lists the options"),
+        ("variant=rv65", "unknown variant 'rv65'"),
+    ],
+)
 def test_bad_option_fails_in_one_line_before_anything_builds(project, option, says):
     line = fails_in_one_line(run(project, "image", SOMETHING_TO_BUILD, option))
     assert says in line
 
 
-@pytest.mark.parametrize("fragment, bad_line", [
-    ("components/linux/virt.config", "CONFIG_TMPFS = y"),
-    ("components/linux/virt.config", "CONIFG_EXT4_FS=y"),
-    ("components/linux/virt.config", "CONFIG_SMP=y # needed"),
-    ("components/busybox/busybox.config", "FEATURE_EDITING=y"),
-])
+@pytest.mark.parametrize(
+    "fragment, bad_line",
+    [
+        ("components/linux/virt.config", "CONFIG_TMPFS = y"),
+        ("components/linux/virt.config", "CONIFG_EXT4_FS=y"),
+        ("components/linux/virt.config", "CONFIG_SMP=y # needed"),
+        ("components/busybox/busybox.config", "FEATURE_EDITING=y"),
+    ],
+)
 def test_fragment_line_that_is_not_kconfig_fails_with_file_and_line(project, fragment, bad_line):
     with open(project.file(fragment)) as f:
         original = f.read()
@@ -142,7 +160,8 @@ def test_tool_failing_in_a_build_step_is_named_in_one_line(project, tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"scons: *** [build/rv64/ssh/id_ed25519] `ssh-keygen -q -t ed25519 -N '' -C rvbuild -f {key}` failed "
-        f"(status 1): ssh-keygen: cannot write the key"]
+        f"(status 1): ssh-keygen: cannot write the key"
+    ]
 
 
 def test_unusable_host_key_names_itself_and_the_fix(project):
@@ -155,22 +174,31 @@ def test_unusable_host_key_names_itself_and_the_fix(project):
         f.write(original)
     assert result.returncode == 2
     # Whichever of its two readers fails first says so, in its own words between the parentheses.
-    assert re.search(r"the host key build/rv64/ssh/host_ed25519_key is unusable \(.*(key|format).*\): "
-                     r"fix it, or delete it and its \.pub to have a new one made", result.stderr)
+    assert re.search(
+        r"the host key build/rv64/ssh/host_ed25519_key is unusable \(.*(key|format).*\): "
+        r"fix it, or delete it and its \.pub to have a new one made",
+        result.stderr,
+    )
     assert "Traceback" not in result.stderr
     assert run(project, "image").returncode == 0
     assert project.up_to_date()
 
 
-@pytest.mark.parametrize("tool, package, target, real_source", [
-    ("bzip2", "bzip2", "image", "dropbear"),            # Dropbear's own tarball is a .tar.bz2
-    ("qemu-system-riscv64", "qemu-system-misc", "boot", None),
-])
-def test_tools_of_later_steps_are_checked_before_anything_builds(project, tmp_path, tool, package, target,
-                                                                  real_source):
+@pytest.mark.parametrize(
+    "tool, package, target, real_source",
+    [
+        ("bzip2", "bzip2", "image", "dropbear"),  # Dropbear's own tarball is a .tar.bz2
+        ("qemu-system-riscv64", "qemu-system-misc", "boot", None),
+    ],
+)
+def test_tools_of_later_steps_are_checked_before_anything_builds(project, tmp_path, tool, package, target, real_source):
     options = [option for option in project.options if not option.startswith(f"{real_source}_src=")]
-    result = subprocess.run([sys.executable, "-m", "SCons", "-Q", target, SOMETHING_TO_BUILD, *options],
-                            cwd=project.path, capture_output=True, text=True,
-                            env=dict(os.environ, PATH=str(path_without(tmp_path, tool))))
+    result = subprocess.run(
+        [sys.executable, "-m", "SCons", "-Q", target, SOMETHING_TO_BUILD, *options],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PATH=str(path_without(tmp_path, tool))),
+    )
     line = fails_in_one_line(result)
     assert line == f"rvbuild: error: missing host tool {tool}: run ./setup, or apt-get install {package}"

@@ -5,6 +5,7 @@ The fake trees, except two sources fetched for real: Dropbear (the fake tree as 
 tarball, from a local HTTP server) and, with firmware=bbl, riscv-pk (the fake tree committed to
 a local git repository given as riscv_pk_url=).
 """
+
 import os
 import re
 import subprocess
@@ -19,8 +20,12 @@ LABEL = re.compile(r"^([A-Z]+) {2,}", re.MULTILINE)
 
 
 def git(repo, *args):
-    return subprocess.run(["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +39,11 @@ def fetched(tmp_path_factory):
     git(riscv_pk, "commit", "-qm", "fake riscv-pk")
     commit = git(riscv_pk, "rev-parse", "HEAD")
     cache = str(tmp / "cache")
-    project = Project(copy_project(str(tmp / "project")),
-                      local={name: fake for name, fake in FAKES.items() if name != "dropbear"},
-                      options=["firmware=bbl", f"riscv_pk_url={riscv_pk}", f"dl={cache}"])
+    project = Project(
+        copy_project(str(tmp / "project")),
+        local={name: fake for name, fake in FAKES.items() if name != "dropbear"},
+        options=["firmware=bbl", f"riscv_pk_url={riscv_pk}", f"dl={cache}"],
+    )
     project.edit("components/bbl/SConscript", lambda text: re.sub(r'commit="[0-9a-f]{40}"', f'commit="{commit}"', text))
     filename, body = fake_dropbear_release(project)
     server = SlowServer(filename, body)
@@ -48,8 +55,11 @@ def fetched(tmp_path_factory):
 
 
 def test_fetch_fills_the_cache_dl_names(fetched):
-    assert sorted(os.listdir(fetched.cache)) == ["dropbear-2022.83.tar.bz2", f"riscv-pk-{fetched.commit}.tar",
-                                                 "riscv-pk.git"]
+    assert sorted(os.listdir(fetched.cache)) == [
+        "dropbear-2022.83.tar.bz2",
+        f"riscv-pk-{fetched.commit}.tar",
+        "riscv-pk.git",
+    ]
     assert not os.path.exists(fetched.file("dl"))
 
 
@@ -61,8 +71,9 @@ def test_fetch_builds_nothing(fetched):
 
 def test_no_path_has_a_hash_sign(fetched):
     """`#dir` means the top of the project to SCons only, never a directory's real name."""
-    paths = [os.path.join(directory, name) for directory, subdirs, files in os.walk(fetched.path)
-             for name in subdirs + files]
+    paths = [
+        os.path.join(directory, name) for directory, subdirs, files in os.walk(fetched.path) for name in subdirs + files
+    ]
     assert [path for path in paths if "#" in path] == []
 
 
@@ -75,8 +86,12 @@ def test_build_after_fetch_needs_no_network(fetched):
     assert subprocess.run([*offline, *reach_server], capture_output=True).returncode != 0
     os.rename(fetched.riscv_pk, fetched.riscv_pk + ".gone")
     try:
-        result = subprocess.run([*offline, sys.executable, "-m", "SCons", "-Q", "image", *fetched.options],
-                                cwd=fetched.path, capture_output=True, text=True)
+        result = subprocess.run(
+            [*offline, sys.executable, "-m", "SCons", "-Q", "image", *fetched.options],
+            cwd=fetched.path,
+            capture_output=True,
+            text=True,
+        )
     finally:
         os.rename(fetched.riscv_pk + ".gone", fetched.riscv_pk)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -9,6 +9,7 @@ crawls; `patch` and `mkfs.ext4` are wrappers that pause first; the fake Dropbear
 make pause themselves (tests/fixtures/fake-dropbear/pause).
 About 2 s a test, 25 s for the module.
 """
+
 import hashlib
 import os
 import shutil
@@ -34,7 +35,9 @@ POINTS = {
     "image": (["build/rv64/rootfs/rootfs.ext4"], "build/rv64/rootfs/rootfs.ext4"),
 }
 KILLS = [(point, sig) for point in POINTS for sig in (signal.SIGTERM, signal.SIGKILL)] + [
-    ("make", signal.SIGHUP), ("make", signal.SIGINT)]
+    ("make", signal.SIGHUP),
+    ("make", signal.SIGINT),
+]
 PROMPT_SECONDS = 10  # each pause lasts a minute
 
 
@@ -52,13 +55,15 @@ class KilledBuild(Project):
         self.server = SlowServer(filename, body)
         fetch_dropbear_from(self, self.server.url, body)
         with open(self.file("components/dropbear/0001-version.patch"), "w") as f:
-            f.write("--- a/version.h\n+++ b/version.h\n@@ -1 +1 @@\n-#define FAKE_DROPBEAR_VERSION \"2022.83-fake\"\n"
-                    "+#define FAKE_DROPBEAR_VERSION \"2022.83-fake-patched\"\n")
+            f.write(
+                '--- a/version.h\n+++ b/version.h\n@@ -1 +1 @@\n-#define FAKE_DROPBEAR_VERSION "2022.83-fake"\n'
+                '+#define FAKE_DROPBEAR_VERSION "2022.83-fake-patched"\n'
+            )
         self.bin = self.file("bin")
         os.mkdir(self.bin)
         for tool, point in (("patch", "unpack"), ("mkfs.ext4", "image")):
             with open(f"{self.bin}/{tool}", "w") as f:
-                f.write(f"#!/bin/sh\n{self.file(PAUSE)} {point}\nexec {shutil.which(tool)} \"$@\"\n")
+                f.write(f'#!/bin/sh\n{self.file(PAUSE)} {point}\nexec {shutil.which(tool)} "$@"\n')
             os.chmod(f"{self.bin}/{tool}", 0o755)
         self.mark = self.file("paused")
         self.token = None
@@ -90,10 +95,15 @@ class KilledBuild(Project):
             os.unlink(self.mark)
         if point == "fetch":
             self.server.slow_down()
-        process = subprocess.Popen([sys.executable, "-m", "SCons", "-Q", "image", *self.options], cwd=self.path,
-                                   env=self.environment(RVBUILD_FAKE_PAUSE=point, RVBUILD_FAKE_PAUSE_MARK=self.mark),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "SCons", "-Q", "image", *self.options],
+            cwd=self.path,
+            env=self.environment(RVBUILD_FAKE_PAUSE=point, RVBUILD_FAKE_PAUSE_MARK=self.mark),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while not (self.server.halfway.is_set() if point == "fetch" else os.path.exists(self.mark)):
             if process.poll() is not None or time.monotonic() > deadline:
@@ -146,8 +156,9 @@ def test_killed_build_completes_on_the_next_run(build, point, sig):
     assert build.survivors() == [], "processes of the build outlived it"
     assert not os.path.exists(build.file(POINTS[point][1])), "a half-done step left its output"
     now = build.outputs()
-    assert {path: digest for path, digest in now.items() if build.uninterrupted.get(path) != digest} == {}, \
+    assert {path: digest for path, digest in now.items() if build.uninterrupted.get(path) != digest} == {}, (
         "a half-written output"
+    )
     build.env = build.environment()
     build.build()
     assert build.outputs() == build.uninterrupted

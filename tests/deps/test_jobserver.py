@@ -1,5 +1,6 @@
 """One jobserver: the makes that scons runs side by side share its -j, so the build never runs
 more jobs at once than -j says, and a make running alone still gets them all."""
+
 import os
 
 import pytest

@@ -5,6 +5,7 @@ The root tarball is cached in ~/.cache/rvbuild/fresh-root/, keyed on everything 
 mmdebstrap command line and version and the host's apt sources. What it holds is only Debian's:
 whatever rvbuild needs beyond it must come from ./setup.
 """
+
 import hashlib
 import os
 import shlex
@@ -16,14 +17,26 @@ SOURCES = "/etc/apt/sources.list.d/debian.sources"
 APT_OPTIONS = ['Acquire::Check-Valid-Until "false"', 'Acquire::Check-Date "false"']
 # ca-certificates: a freshly installed Debian has it; the host's bundle is copied over it, because
 # HTTPS here goes through a CA that a bare root does not trust.
-MMDEBSTRAP = ["mmdebstrap", "--quiet", "--variant=minbase", "--include=ca-certificates",
-              *(f"--aptopt={option}" for option in APT_OPTIONS), "bookworm"]
+MMDEBSTRAP = [
+    "mmdebstrap",
+    "--quiet",
+    "--variant=minbase",
+    "--include=ca-certificates",
+    *(f"--aptopt={option}" for option in APT_OPTIONS),
+    "bookworm",
+]
 # The host's network settings for apt, pip and name lookups.
 COPIED_IN = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pip.conf", "/etc/xdg/pip", "/etc/resolv.conf"]
 USER = "newcomer"
 # A normal user's environment on Debian: no sbin directories on PATH.
-USER_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": f"/home/{USER}", "USER": USER, "LOGNAME": USER,
-            "LANG": "C.UTF-8", "TERM": "dumb"}
+USER_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": f"/home/{USER}",
+    "USER": USER,
+    "LOGNAME": USER,
+    "LANG": "C.UTF-8",
+    "TERM": "dumb",
+}
 
 
 def cache_dir():
@@ -67,15 +80,28 @@ class FreshRoot:
     def command(self, script, user=False, network=True, umask="022", env=None):
         """The argv that runs the shell `script` in the root: as root, or as the normal user with a
         normal user's environment; `network=False` runs it with no network at all."""
-        mounts = [f"mount -t proc proc {self.path}/proc", f"mount --rbind /dev {self.path}/dev",
-                  f"mount --rbind /sys {self.path}/sys"]
+        mounts = [
+            f"mount -t proc proc {self.path}/proc",
+            f"mount --rbind /dev {self.path}/dev",
+            f"mount --rbind /sys {self.path}/sys",
+        ]
         for host, inside in self.binds.items():
             mounts += [f"mkdir -p {self.path}{inside}", f"mount --bind {shlex.quote(host)} {self.path}{inside}"]
         inner = f"umask {umask}; {script}"
         if user:
             variables = [f"{name}={value}" for name, value in {**USER_ENV, **(env or {})}.items()]
-            enter = ["setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups", "env", "-i", *variables,
-                     "sh", "-c", f"cd; {inner}"]
+            enter = [
+                "setpriv",
+                f"--reuid={USER}",
+                f"--regid={USER}",
+                "--init-groups",
+                "env",
+                "-i",
+                *variables,
+                "sh",
+                "-c",
+                f"cd; {inner}",
+            ]
         else:
             enter = ["env", *(f"{name}={value}" for name, value in (env or {}).items()), "sh", "-c", inner]
         outer = " && ".join(mounts) + f" && exec chroot {self.path} " + shlex.join(enter)
@@ -86,5 +112,6 @@ class FreshRoot:
         with open(log, "a") as out:
             out.write(f"\n$ {script}\n")
             out.flush()
-            return subprocess.call(self.command(script, **options), stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+            return subprocess.call(
+                self.command(script, **options), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )

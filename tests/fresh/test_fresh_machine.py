@@ -7,6 +7,7 @@ build with no network at all, and `scons boot` to a shell. The build must be bit
 checkout makes (another path, another time, another umask, the same SSH key files). This checkout's
 ccache is shared read-only, so the kernel costs seconds, not minutes.
 """
+
 import hashlib
 import os
 import shutil
@@ -16,8 +17,8 @@ import time
 import pexpect
 import pytest
 
-from helpers import ROOT, free_port, scons
 from freshroot import USER, FreshRoot, tarball
+from helpers import ROOT, free_port, scons
 
 CHECKOUT = f"/home/{USER}/rvbuild"
 OUTPUTS = ["linux/Image", "opensbi/fw_payload.elf", "rootfs/rootfs.ext4"]
@@ -40,11 +41,13 @@ def machine(tmp_path_factory):
     tar = tarball(log)
     TIMES["root tarball"] = time.monotonic() - started
     os.makedirs(host_ccache_dir(), exist_ok=True)
-    root = FreshRoot.unpack(tar, str(tmp_path_factory.mktemp("fresh") / "root"),
-                            binds={host_ccache_dir(): "/mnt/ccache"})
+    root = FreshRoot.unpack(
+        tar, str(tmp_path_factory.mktemp("fresh") / "root"), binds={host_ccache_dir(): "/mnt/ccache"}
+    )
     root.log = log
-    archive = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", "HEAD"], capture_output=True,
-                             check=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", ROOT, "archive", "--format=tar", "HEAD"], capture_output=True, check=True
+    ).stdout
     assert root.run(f"useradd --create-home --shell /bin/sh {USER}", log) == 0
     os.makedirs(root.path + CHECKOUT)
     subprocess.run(["tar", "-x", "-C", root.path + CHECKOUT], input=archive, check=True)
@@ -62,9 +65,14 @@ def machine(tmp_path_factory):
 
 def run_as_user(root, step, script, **options):
     started = time.monotonic()
-    status = root.run(f"cd {CHECKOUT} && {script}", root.log, user=True, umask="002",
-                      env={"CCACHE_DIR": "/mnt/ccache", "CCACHE_READONLY": "1", "CCACHE_TEMPDIR": "/tmp"},
-                      **options)
+    status = root.run(
+        f"cd {CHECKOUT} && {script}",
+        root.log,
+        user=True,
+        umask="002",
+        env={"CCACHE_DIR": "/mnt/ccache", "CCACHE_READONLY": "1", "CCACHE_TEMPDIR": "/tmp"},
+        **options,
+    )
     TIMES[step] = time.monotonic() - started
     return status
 
@@ -94,8 +102,10 @@ def test_the_build_is_bit_for_bit_this_checkouts(machine):
         os.makedirs(f"{kept}/{os.path.dirname(name)}", exist_ok=True)
         shutil.copy(f"{fresh}/{name}", f"{kept}/{name}.fresh")
         shutil.copy(f"{ROOT}/build/rv64/{name}", f"{kept}/{name}.here")
-    assert not different, (f"{', '.join(different)} differ between this checkout's build and the fresh "
-                           f"root's; both are in {kept}/ (diffoscope shows how)")
+    assert not different, (
+        f"{', '.join(different)} differ between this checkout's build and the fresh "
+        f"root's; both are in {kept}/ (diffoscope shows how)"
+    )
 
 
 def test_boot_to_a_shell(machine):

@@ -3,6 +3,7 @@
 Each test edits files of the repository, and puts them back and rebuilds when it ends, so that
 every test starts from, and the module leaves, the build the README's commands make.
 """
+
 import difflib
 import os
 import re
@@ -43,6 +44,7 @@ def edit():
         assert old in text
         with open(f"{ROOT}/{name}", "w") as f:
             f.write(text.replace(old, new, 1))
+
     yield change
     for name, content in originals.items():
         with open(f"{ROOT}/{name}", "wb") as f:
@@ -63,8 +65,9 @@ def test_kernel_option_rebuilds_kernel_and_firmware(edit):
 
 
 def test_busybox_config_rebuilds_busybox_and_image(edit):
-    edit("components/busybox/busybox.config", "CONFIG_FEATURE_EDITING_HISTORY=255",
-         "CONFIG_FEATURE_EDITING_HISTORY=100")
+    edit(
+        "components/busybox/busybox.config", "CONFIG_FEATURE_EDITING_HISTORY=255", "CONFIG_FEATURE_EDITING_HISTORY=100"
+    )
     assert build() == {"busybox", "rootfs"}
 
 
@@ -80,8 +83,14 @@ def test_patch_added_rebuilds_that_component_and_image():
     lines = open(f"{ROOT}/build/src/dropbear-2022.83/sysoptions.h").read().splitlines(keepends=True)
     assert lines[6].strip() == original
     with open(patch, "w") as f:
-        f.writelines(difflib.unified_diff(lines, lines[:6] + [original.replace('83"', '83-patched"') + "\n"]
-                                          + lines[7:], "a/sysoptions.h", "b/sysoptions.h"))
+        f.writelines(
+            difflib.unified_diff(
+                lines,
+                lines[:6] + [original.replace('83"', '83-patched"') + "\n"] + lines[7:],
+                "a/sysoptions.h",
+                "b/sysoptions.h",
+            )
+        )
     try:
         assert build() == {"dropbear", "rootfs"}
         assert b"2022.83-patched" in read("build/rv64/dropbear/dropbear")
@@ -103,9 +112,13 @@ def kernel_make_compiles_nothing():
 def start_and_interrupt_kernel_make(sig, whole_group):
     log = f"{BUILD}/logs/linux.log"
     size = os.path.getsize(log)
-    scons_process = subprocess.Popen([sys.executable, "-m", "SCons", "-Q", "image"], cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+    scons_process = subprocess.Popen(
+        [sys.executable, "-m", "SCons", "-Q", "image"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     while time.time() < deadline:  # wait until the kernel make is compiling
         with open(log) as f:
@@ -126,15 +139,19 @@ def start_and_interrupt_kernel_make(sig, whole_group):
     assert makes == "", "the kernel make outlived scons"
 
 
-@pytest.mark.parametrize("sig, whole_group", [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGKILL, False)],
-                         ids=["sigint", "sigterm", "sigkill"])
+@pytest.mark.parametrize(
+    "sig, whole_group",
+    [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGKILL, False)],
+    ids=["sigint", "sigterm", "sigkill"],
+)
 def test_interrupted_kernel_build_completes_on_the_next_run(edit, sig, whole_group):
     image = read("build/rv64/linux/Image")
     edit(FRAGMENT, "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_HZ_100=y\n")
     start_and_interrupt_kernel_make(sig, whole_group)
     # SCons removes a target before building it: the old Image is gone, or still the old one.
-    assert not os.path.exists(f"{BUILD}/linux/Image") or read("build/rv64/linux/Image") == image, \
+    assert not os.path.exists(f"{BUILD}/linux/Image") or read("build/rv64/linux/Image") == image, (
         "a half-built kernel was copied out"
+    )
     assert scons("-q", "image", check=False).returncode != 0, "the interrupted build counts as done"
     assert "linux" in build()
     assert "CONFIG_HZ_100=y" in read("build/rv64/linux/kernel.config").decode()

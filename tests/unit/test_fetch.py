@@ -1,4 +1,5 @@
 """fetch() against a real HTTP server on 127.0.0.1: what reaches the cache is always verified."""
+
 import hashlib
 import http.server
 import os
@@ -38,7 +39,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.slow_started.set()
             for start in range(0, len(GOOD), 100):
-                self.wfile.write(GOOD[start:start + 100])
+                self.wfile.write(GOOD[start : start + 100])
                 self.wfile.flush()
                 time.sleep(0.1)
             return
@@ -102,8 +103,7 @@ def test_bad_download_never_reaches_the_cache(server, tmp_path, bad):
 
 def test_all_mirrors_failing_names_each_and_the_fix(server, tmp_path):
     with pytest.raises(BuildError) as error:
-        fetch(source(f"{server}/missing.tar", "http://127.0.0.1:9/refused.tar"), tmp_path / "dl",
-              progress=False)
+        fetch(source(f"{server}/missing.tar", "http://127.0.0.1:9/refused.tar"), tmp_path / "dl", progress=False)
     message = str(error.value)
     assert "missing.tar" in message and "refused.tar" in message
     assert "put a verified copy in" in message and "\n" not in message
@@ -133,18 +133,24 @@ def test_debian_fallback_uses_the_urls_apt_reports(server, tmp_path):
 
 def test_vanished_debian_pin_says_how_to_refresh():
     def fake_apt(command, **kwargs):
-        return type("Result", (), {"stdout": "", "returncode": 100,
-                                   "stderr": "E: Version '6.1.1-1' for 'linux-source-6.1' was not found"})
+        return type(
+            "Result",
+            (),
+            {"stdout": "", "returncode": 100, "stderr": "E: Version '6.1.1-1' for 'linux-source-6.1' was not found"},
+        )
 
     debian = Debian("linux-source-6.1", version="6.1.1-1", binary=True, refresh="run `scons update-kernel-lock`")
     with pytest.raises(BuildError, match="no longer in the Debian archive; run `scons update-kernel-lock`"):
         debian_uris(debian, "linux.deb", run=fake_apt)
 
 
-@pytest.mark.parametrize("url, why", [
-    ("endless.tar", f"the server sends more than the pinned size of {len(GOOD)} bytes"),
-    ("bigger.tar", f"the server announces {len(GOOD) + 9} bytes, the pinned size is {len(GOOD)}"),
-])
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("endless.tar", f"the server sends more than the pinned size of {len(GOOD)} bytes"),
+        ("bigger.tar", f"the server announces {len(GOOD) + 9} bytes, the pinned size is {len(GOOD)}"),
+    ],
+)
 def test_download_beyond_the_pinned_size_is_cut_off(server, tmp_path, url, why):
     with pytest.raises(BuildError) as error:
         fetch(source(f"{server}/{url}", size=len(GOOD)), tmp_path / "dl", progress=False)
@@ -156,9 +162,15 @@ def test_killed_download_is_cleaned_up_by_the_next_fetch(server, tmp_path):
     cache = tmp_path / "dl"
     site_scons = os.path.dirname(os.path.dirname(sys.modules["rvbuild"].__file__))
     Handler.slow_started.clear()
-    killed = subprocess.Popen([sys.executable, "-c", f"""import sys; sys.path.insert(0, {site_scons!r})
+    killed = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""import sys; sys.path.insert(0, {site_scons!r})
 from rvbuild.fetch import Source, fetch
-fetch(Source("release.tar", {GOOD_SHA256!r}, urls=[{server + '/slow.tar'!r}]), {str(cache)!r}, progress=False)"""])
+fetch(Source("release.tar", {GOOD_SHA256!r}, urls=[{server + "/slow.tar"!r}]), {str(cache)!r}, progress=False)""",
+        ]
+    )
     try:
         assert Handler.slow_started.wait(20), "the download never started"
         part = leftovers(cache)

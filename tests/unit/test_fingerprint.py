@@ -1,4 +1,5 @@
 """Local source trees are fingerprinted cheaply, and any edit changes the fingerprint."""
+
 import os
 import subprocess
 
@@ -12,8 +13,11 @@ def make_tree(path, git):
     (path / "src/main.c").write_text("int main(void) { return 0; }\n")
     (path / "Makefile").write_text("all:\n")
     if git:
-        for command in (["init", "-q"], ["add", "."],
-                        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tree"]):
+        for command in (
+            ["init", "-q"],
+            ["add", "."],
+            ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tree"],
+        ):
             subprocess.run(["git", "-C", str(path), *command], check=True)
     return path
 

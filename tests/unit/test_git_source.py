@@ -1,5 +1,6 @@
 """Git sources (riscv-pk for BBL): fetched into the cache as a bare clone, verified by commit id,
 and the pinned commit's tree kept there as a tar that unpacks like any archive."""
+
 import os
 import shutil
 import subprocess
@@ -12,8 +13,12 @@ from rvbuild.unpack import unpack
 
 
 def git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Variants, locks, host tools, the QEMU command line and its SSH port, the closing summary."""
+
 import socket
 
 import pytest
@@ -23,10 +24,12 @@ def test_unknown_variant_lists_the_known_ones():
 
 def test_missing_host_tool_names_its_debian_package():
     with pytest.raises(BuildError) as error:
-        hosttools.require("make", "qemu-system-riscv64", "mkfs.ext4",
-                          which=lambda tool: None if tool != "make" else "/usr/bin/make")
-    assert str(error.value) == ("missing host tools qemu-system-riscv64, mkfs.ext4: "
-                                "run ./setup, or apt-get install e2fsprogs qemu-system-misc")
+        hosttools.require(
+            "make", "qemu-system-riscv64", "mkfs.ext4", which=lambda tool: None if tool != "make" else "/usr/bin/make"
+        )
+    assert str(error.value) == (
+        "missing host tools qemu-system-riscv64, mkfs.ext4: run ./setup, or apt-get install e2fsprogs qemu-system-misc"
+    )
 
 
 @pytest.mark.parametrize("version", ["6.1", "6.12"])
@@ -71,14 +74,19 @@ def test_command_line_choices_name_their_own_build_directory():
 
 def test_busybox_fragment_overrides_the_full_config():
     from rvbuild import kconfig
-    text = "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=\"x\"\n"
-    assert kconfig.apply(text, {"CONFIG_A": "n", "CONFIG_B": "y", "CONFIG_D": "1"}) == \
-        "# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_C=\"x\"\nCONFIG_D=1\n"
+
+    text = 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x"\n'
+    assert (
+        kconfig.apply(text, {"CONFIG_A": "n", "CONFIG_B": "y", "CONFIG_D": "1"})
+        == '# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_C="x"\nCONFIG_D=1\n'
+    )
 
 
 def test_a_normal_users_path_gains_debians_sbin_directories():
-    assert hosttools.path_with_sbin("/usr/local/bin:/usr/bin:/bin") == \
-        "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+    assert (
+        hosttools.path_with_sbin("/usr/local/bin:/usr/bin:/bin")
+        == "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+    )
     assert hosttools.path_with_sbin("/usr/sbin:/usr/bin") == "/usr/sbin:/usr/bin:/usr/local/sbin:/sbin"
 
 

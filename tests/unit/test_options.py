@@ -1,4 +1,5 @@
 """Command-line options are checked before anything builds; a bad value says what would do."""
+
 import pytest
 
 from rvbuild import BuildError, options

@@ -1,5 +1,6 @@
 """QEMU and SSH command lines, checked by the real qemu-system, ssh -G and qemu-img; the
 persistent disk made and set aside for real."""
+
 import datetime
 import os
 import subprocess
@@ -69,9 +70,16 @@ def test_ssh_trusts_only_the_build_host_key_and_offers_only_the_build_key(tmp_pa
     assert settings["hostkeyalias"] == [qemu.HOST_KEY_ALIAS]
     assert settings["stricthostkeychecking"] == ["true"]
     assert settings["identityfile"] == [str(key).replace("%", "%%")]  # ssh expands %% when it loads it
-    for name, value in {"identitiesonly": "yes", "identityagent": "none", "forwardagent": "no",
-                        "batchmode": "yes", "updatehostkeys": "false", "port": "2222",
-                        "preferredauthentications": "publickey", "user": "root"}.items():
+    for name, value in {
+        "identitiesonly": "yes",
+        "identityagent": "none",
+        "forwardagent": "no",
+        "batchmode": "yes",
+        "updatehostkeys": "false",
+        "port": "2222",
+        "preferredauthentications": "publickey",
+        "user": "root",
+    }.items():
         assert settings[name] == [value], name
 
 
@@ -81,8 +89,7 @@ def test_known_hosts_line_names_the_alias_not_the_port():
 
 
 def write_on_disk(disk, pattern):
-    subprocess.run(["qemu-io", "-f", "qcow2", "-c", f"write -P {pattern} 0 4k", disk], check=True,
-                   capture_output=True)
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", f"write -P {pattern} 0 4k", disk], check=True, capture_output=True)
 
 
 def first_byte(raw_image):
@@ -105,7 +112,7 @@ def test_persistent_disk_keeps_what_the_guest_wrote_across_boots(image, tmp_path
     write_on_disk(overlay, "0xab")
     assert qemu.persistent_disk(str(image), persist) == (overlay, None)
     subprocess.run(["qemu-img", "convert", "-O", "raw", overlay, str(tmp_path / "now.raw")], check=True)
-    assert first_byte(tmp_path / "now.raw") == 0xab and first_byte(image) == 0x01
+    assert first_byte(tmp_path / "now.raw") == 0xAB and first_byte(image) == 0x01
     command = qemu.command(QEMU, ["-bios", "none"], overlay, 2222, snapshot=False, disk_format="qcow2")
     assert boots_paused(command) == (True, "")
 
@@ -122,9 +129,8 @@ def test_rebuilt_image_sets_the_old_disk_aside_whole_and_says_so(image, tmp_path
     assert f"{image} was rebuilt" in message and f"kept in {old}/" in message
     assert sorted(os.listdir(old)) == ["rootfs.base.ext4", "rootfs.base.sha256", "rootfs.qcow2"]
     # The set-aside disk still reads as what the guest wrote over the image it ran on.
-    subprocess.run(["qemu-img", "convert", "-O", "raw", f"{old}/rootfs.qcow2", str(tmp_path / "old.raw")],
-                   check=True)
-    assert first_byte(tmp_path / "old.raw") == 0xab
+    subprocess.run(["qemu-img", "convert", "-O", "raw", f"{old}/rootfs.qcow2", str(tmp_path / "old.raw")], check=True)
+    assert first_byte(tmp_path / "old.raw") == 0xAB
     assert os.path.getsize(tmp_path / "old.raw") == 1 << 20
     subprocess.run(["qemu-img", "convert", "-O", "raw", new_overlay, str(tmp_path / "new.raw")], check=True)
     assert first_byte(tmp_path / "new.raw") == 0x02

@@ -1,4 +1,5 @@
 """The image is assembled for real (fakeroot + mkfs.ext4) and read back with debugfs."""
+
 import os
 import subprocess
 
@@ -20,11 +21,20 @@ def stage_tree(tmp_path, name="root"):
     binary.write_bytes(b"\x7fELF fake")
     links = tmp_path / "busybox.links"
     links.write_text("/bin/sh\n/sbin/init\n/usr/bin/env\n")
-    items = [Install(str(binary), "/bin/busybox"), BusyBoxLinks(str(links)),
-             Install(str(links), "/root/.ssh/authorized_keys", 0o600)]
+    items = [
+        Install(str(binary), "/bin/busybox"),
+        BusyBoxLinks(str(links)),
+        Install(str(links), "/root/.ssh/authorized_keys", 0o600),
+    ]
     root = tmp_path / name
-    stage(str(root), str(overlay), items, dirs=["/proc", "/root"], symlinks={"/var/run": "/run"},
-          permissions={"/etc/shadow": 0o600, "/root": 0o700})
+    stage(
+        str(root),
+        str(overlay),
+        items,
+        dirs=["/proc", "/root"],
+        symlinks={"/var/run": "/run"},
+        permissions={"/etc/shadow": 0o600, "/root": 0o700},
+    )
     return root
 
 

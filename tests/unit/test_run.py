@@ -1,4 +1,5 @@
 """Host commands whose output we use: a failure is one line naming the command."""
+
 import pytest
 
 from rvbuild import BuildError, run

@@ -1,4 +1,5 @@
 """Toolchains: the zig wrappers speak GNU, drop the linker flags zig rejects, and identities differ."""
+
 import os
 import subprocess
 
@@ -10,13 +11,38 @@ def test_zig_compiler_wrapper_filters_flags_zig_rejects(tmp_path):
     fake_zig.write_text('#!/bin/sh\nfor arg do echo "$arg"; done\n')
     fake_zig.chmod(0o755)
     wrapper = tmp_path / "riscv32-linux-musl-gcc"
-    wrapper.write_text(toolchain.COMPILER_WRAPPER.format(triple="riscv32-linux-musl", name="gcc",
-                                                         cache=tmp_path / "cache", zig=fake_zig))
+    wrapper.write_text(
+        toolchain.COMPILER_WRAPPER.format(
+            triple="riscv32-linux-musl", name="gcc", cache=tmp_path / "cache", zig=fake_zig
+        )
+    )
     wrapper.chmod(0o755)
-    out = subprocess.run([str(wrapper), "-Os", "-Wl,--warn-common", "-o", "a b", "-Wl,-Map,busybox.map",
-                          "-Wl,--verbose", "-Wl,--gc-sections", "x.c"], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["cc", "-target", "riscv32-linux-musl", "-Os", "-o", "a b",
-                                       "-Wl,--gc-sections", "x.c"]
+    out = subprocess.run(
+        [
+            str(wrapper),
+            "-Os",
+            "-Wl,--warn-common",
+            "-o",
+            "a b",
+            "-Wl,-Map,busybox.map",
+            "-Wl,--verbose",
+            "-Wl,--gc-sections",
+            "x.c",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.splitlines() == [
+        "cc",
+        "-target",
+        "riscv32-linux-musl",
+        "-Os",
+        "-o",
+        "a b",
+        "-Wl,--gc-sections",
+        "x.c",
+    ]
 
 
 def test_zig_toolchain_writes_gnu_named_tools(tmp_path):

@@ -3,6 +3,7 @@
 Every hostile archive holds a good member first, so a refusal is seen to leave no tree behind
 that looks complete, and an `outside` directory with a victim file that must stay untouched.
 """
+
 import io
 import os
 import signal
@@ -17,8 +18,7 @@ import pytest
 from rvbuild import BuildError
 from rvbuild.unpack import unpack
 
-SITE_SCONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                          "site_scons")
+SITE_SCONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "site_scons")
 
 
 def member(name, data=b"", kind=tarfile.REGTYPE, link="", mode=0o644):
@@ -47,8 +47,11 @@ def outside(tmp_path):
 
 
 def everything_below(directory):
-    return sorted(os.path.relpath(os.path.join(root, name), directory)
-                  for root, dirs, files in os.walk(directory) for name in dirs + files)
+    return sorted(
+        os.path.relpath(os.path.join(root, name), directory)
+        for root, dirs, files in os.walk(directory)
+        for name in dirs + files
+    )
 
 
 def assert_refused(tmp_path, outside, archive, subdir, bad_member, *message):
@@ -66,11 +69,14 @@ def assert_refused(tmp_path, outside, archive, subdir, bad_member, *message):
 
 def test_good_archive_arrives_whole_with_fresh_times_and_no_setuid(tmp_path):
     archive = make_archive(
-        tmp_path / "pkg-1.0.tar", member("pkg-1.0", kind=tarfile.DIRTYPE),
-        member("pkg-1.0/include/x.h", b"int x;\n"), member("pkg-1.0/configure", b"#!/bin/sh\n", mode=0o4775),
+        tmp_path / "pkg-1.0.tar",
+        member("pkg-1.0", kind=tarfile.DIRTYPE),
+        member("pkg-1.0/include/x.h", b"int x;\n"),
+        member("pkg-1.0/configure", b"#!/bin/sh\n", mode=0o4775),
         member("pkg-1.0/arch/inc", kind=tarfile.SYMTYPE, link="../include"),
         member("pkg-1.0/y.h", kind=tarfile.LNKTYPE, link="pkg-1.0/include/x.h"),
-        member("other-1.0/not-wanted", b"x"))
+        member("other-1.0/not-wanted", b"x"),
+    )
     before = time.time() - 1
     unpack(archive, str(tmp_path / "src" / "pkg"), "pkg-1.0", progress=False)
     tree = tmp_path / "src" / "pkg"
@@ -89,8 +95,7 @@ def current_umask():
 
 
 def test_member_with_dotdot_is_refused(tmp_path, outside):
-    archive = make_archive(tmp_path / "a.tar", member("pkg-1.0/ok", b"x"),
-                           member("pkg-1.0/../outside/evil", b"evil"))
+    archive = make_archive(tmp_path / "a.tar", member("pkg-1.0/ok", b"x"), member("pkg-1.0/../outside/evil", b"evil"))
     assert_refused(tmp_path, outside, archive, "pkg-1.0", "pkg-1.0/../outside/evil", "'..'")
 
 
@@ -108,34 +113,47 @@ def test_double_slash_that_strip_components_made_absolute_is_refused(tmp_path, o
 @pytest.mark.parametrize("target", ["absolute", "relative"])
 def test_member_written_through_a_symlink_that_points_outside_is_refused(tmp_path, outside, target):
     link = str(outside) if target == "absolute" else "../../outside"
-    archive = make_archive(tmp_path / "a.tar", member("pkg-1.0/ok", b"x"),
-                           member("pkg-1.0/sub/link", kind=tarfile.SYMTYPE, link=link),
-                           member("pkg-1.0/sub/link/evil", b"evil"))
+    archive = make_archive(
+        tmp_path / "a.tar",
+        member("pkg-1.0/ok", b"x"),
+        member("pkg-1.0/sub/link", kind=tarfile.SYMTYPE, link=link),
+        member("pkg-1.0/sub/link/evil", b"evil"),
+    )
     assert_refused(tmp_path, outside, archive, "pkg-1.0", "pkg-1.0/sub/link/evil")
 
 
 @pytest.mark.parametrize("target", ["{outside}/victim", "pkg-1.0/../../outside/victim"])
 def test_hard_link_to_a_file_outside_is_refused(tmp_path, outside, target):
-    archive = make_archive(tmp_path / "a.tar", member("pkg-1.0/ok", b"x"),
-                           member("pkg-1.0/h", kind=tarfile.LNKTYPE, link=target.format(outside=outside)))
+    archive = make_archive(
+        tmp_path / "a.tar",
+        member("pkg-1.0/ok", b"x"),
+        member("pkg-1.0/h", kind=tarfile.LNKTYPE, link=target.format(outside=outside)),
+    )
     assert_refused(tmp_path, outside, archive, "pkg-1.0", "pkg-1.0/h", "hard link")
 
 
 def test_hard_link_that_tar_had_to_put_back_inside_is_refused(tmp_path, outside):
-    archive = make_archive(tmp_path / "a.tar", member("pkg-1.0/ok", b"x"),
-                           member("pkg-1.0/h", kind=tarfile.LNKTYPE, link="/pkg-1.0/ok"))
+    archive = make_archive(
+        tmp_path / "a.tar", member("pkg-1.0/ok", b"x"), member("pkg-1.0/h", kind=tarfile.LNKTYPE, link="/pkg-1.0/ok")
+    )
     assert_refused(tmp_path, outside, archive, "pkg-1.0", "", "Removing leading `/' from hard link targets")
 
 
-@pytest.mark.parametrize("links", [
-    [("pkg-1.0/esc", "../outside")],
-    [("pkg-1.0/etc", "/etc")],
-    # Each alone stays inside (y is ".", x is "y/.."), together x leads out: only the result counts.
-    [("pkg-1.0/y", "."), ("pkg-1.0/x", "y/..")],
-])
+@pytest.mark.parametrize(
+    "links",
+    [
+        [("pkg-1.0/esc", "../outside")],
+        [("pkg-1.0/etc", "/etc")],
+        # Each alone stays inside (y is ".", x is "y/.."), together x leads out: only the result counts.
+        [("pkg-1.0/y", "."), ("pkg-1.0/x", "y/..")],
+    ],
+)
 def test_symlink_that_leads_outside_is_refused(tmp_path, outside, links):
-    archive = make_archive(tmp_path / "a.tar", member("pkg-1.0/ok", b"x"),
-                           *[member(name, kind=tarfile.SYMTYPE, link=target) for name, target in links])
+    archive = make_archive(
+        tmp_path / "a.tar",
+        member("pkg-1.0/ok", b"x"),
+        *[member(name, kind=tarfile.SYMTYPE, link=target) for name, target in links],
+    )
     assert_refused(tmp_path, outside, archive, "pkg-1.0", links[-1][0], "outside the tree")
 
 
@@ -172,6 +190,7 @@ def run_on_a_terminal(code, timeout=30):
     """Run Python `code` as a session leader on a new pseudo-terminal (its /dev/tty); (status, output)."""
     import pty
     import select
+
     pid, terminal = pty.fork()
     if pid == 0:
         os.execv(sys.executable, [sys.executable, "-c", f"import sys; sys.path.insert(0, {SITE_SCONS!r})\n{code}"])
@@ -203,7 +222,8 @@ def unpack_with_patch_on_a_terminal(tmp_path, old, new, original=ORIGINAL):
     status, output = run_on_a_terminal(
         "from rvbuild import BuildError\nfrom rvbuild.unpack import unpack\n"
         f"try:\n    unpack({archive!r}, {str(dest)!r}, 'p-1', patches=[{str(patch)!r}], progress=False)\n"
-        "except BuildError as error:\n    print('BuildError:', error)\n    sys.exit(2)\n")
+        "except BuildError as error:\n    print('BuildError:', error)\n    sys.exit(2)\n"
+    )
     return status, output, dest
 
 
@@ -213,11 +233,15 @@ def test_patch_is_applied(tmp_path):
     assert (dest / "file").read_bytes() == b"one\nTWO\nthree\n"
 
 
-@pytest.mark.parametrize("old, new, original, why", [
-    ("TWO", "two", ORIGINAL, "Reversed (or previously applied) patch detected!"),
-    ("two", "TWO", b"one\nTWO\nthree\n", "Reversed (or previously applied) patch detected!"),  # applied already
-    ("deux", "TWO", ORIGINAL, "Hunk #1 FAILED"),
-], ids=["reversed", "already-applied", "failing"])
+@pytest.mark.parametrize(
+    "old, new, original, why",
+    [
+        ("TWO", "two", ORIGINAL, "Reversed (or previously applied) patch detected!"),
+        ("two", "TWO", b"one\nTWO\nthree\n", "Reversed (or previously applied) patch detected!"),  # applied already
+        ("deux", "TWO", ORIGINAL, "Hunk #1 FAILED"),
+    ],
+    ids=["reversed", "already-applied", "failing"],
+)
 def test_patch_that_does_not_apply_fails_without_asking(tmp_path, old, new, original, why):
     status, output, dest = unpack_with_patch_on_a_terminal(tmp_path, old, new, original)
     assert status == 2, output
@@ -229,23 +253,32 @@ def test_patch_that_does_not_apply_fails_without_asking(tmp_path, old, new, orig
 
 # A killed unpack: its scratch directory stays behind until the next unpack removes it.
 
+
 def test_scratch_of_a_killed_unpack_is_removed_by_the_next(tmp_path):
     fifo = tmp_path / "slow.tar"  # an archive that arrives as slowly as the test wants
     os.mkfifo(fifo)
     src = tmp_path / "src"
     killed = subprocess.Popen(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {SITE_SCONS!r})\n"
-         f"from rvbuild.unpack import unpack\nunpack({str(fifo)!r}, {str(src / 'pkg')!r}, 'pkg-1.0', progress=False)"],
-        start_new_session=True)
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {SITE_SCONS!r})\n"
+            f"from rvbuild.unpack import unpack\n"
+            f"unpack({str(fifo)!r}, {str(src / 'pkg')!r}, 'pkg-1.0', progress=False)",
+        ],
+        start_new_session=True,
+    )
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.addfile(*member("pkg-1.0/first", b"x" * (3 << 20)))
     with open(fifo, "wb") as writer:
-        writer.write(buffer.getvalue()[:2 << 20])  # unpack reads in 1 MiB chunks
+        writer.write(buffer.getvalue()[: 2 << 20])  # unpack reads in 1 MiB chunks
         writer.flush()
         deadline = time.monotonic() + 20
-        while not any((src / name / "archive" / "pkg-1.0" / "first").exists()
-                      for name in (os.listdir(src) if src.exists() else [])):
+        while not any(
+            (src / name / "archive" / "pkg-1.0" / "first").exists()
+            for name in (os.listdir(src) if src.exists() else [])
+        ):
             assert time.monotonic() < deadline, "the unpack never started"
             time.sleep(0.05)
         os.killpg(killed.pid, signal.SIGKILL)

@@ -1,0 +1,32 @@
+"""The style gate: ruff's linter and formatter (ruff.toml) pass on the whole codebase, and the
+plain-Python half of it, site_scons/rvbuild, imports without SCons."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ROOT
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check", "--diff"]], ids=["lint", "format"])
+def test_ruff_passes(command):
+    result = subprocess.run([sys.executable, "-m", "ruff", *command, "."], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, f"`ruff {' '.join(command)}` (fix with `ruff check --fix .; ruff format .`):\n" + (
+        result.stdout + result.stderr
+    )
+
+
+def test_rvbuild_imports_without_scons():
+    modules = sorted(f"rvbuild.{os.path.basename(path)[:-3]}" for path in glob.glob(f"{ROOT}/site_scons/rvbuild/*.py"))
+    code = "import sys; sys.modules['SCons'] = None\n" + "".join(f"import {module}\n" for module in modules)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=f"{ROOT}/site_scons",
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
