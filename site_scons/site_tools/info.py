@@ -1,0 +1,134 @@
+"""SCons tool: `info`, `graph`, `legal-info` and `build-time` for the variants being built.
+
+env.Describe(version, license, license_files, source, tree)   in a component's SConscript: what
+                                                             `info` and `legal-info` say of it
+env.InfoTargets(settings, outputs)                           once per variant, after its components
+
+info         prints each variant's settings, components (version, licence, source and checksum)
+             and outputs, and writes the same to build/<variant>/info.json
+graph        build/<variant>/graph.dot, and graph.svg through Graphviz: the parts of the variant and
+             what each is built from, read off SCons' own dependency graph
+legal-info   build/<variant>/legal-info/: manifest.csv, the source files, the licence texts
+build-time   build/<variant>/build-time.png: how long each component's steps took when they last ran
+             (every build appends its timed steps to build/<variant>/logs/build-time.log)
+"""
+
+import atexit
+import collections
+import json
+import os
+
+import SCons.Script
+
+from build_action import action
+from rvbuild import hosttools, info
+from rvbuild.run import output
+
+
+def Describe(env, version, license, license_files=(), source=None, tree=None):
+    """`source` and `tree` as given to and returned by env.SourceTree; neither for the project's own
+    components, whose source is their directory."""
+    local = env.get("LOCAL_SRC", {}).get(env["COMPONENT"])
+    own_dir = None if source else env.Dir(".").srcnode()
+    component = info.Component(
+        env["COMPONENT"],
+        f"{version} (your tree)" if local else version,
+        license,
+        list(license_files),
+        info.origin_of(source, local_tree=local and tree.path, repository_dir=own_dir and own_dir.path),
+        archive=env.FetchSource(source).abspath if source and not local else "",
+        tree=tree.path if tree else own_dir.abspath,
+    )
+    variants = env["RV_INFO"]
+    variants[env["VARIANT"]].components[component.name] = component
+    # legal-info copies from these: the tree as unpacked (its files are not targets of their own)
+    variants.inputs[env["VARIANT"]] += tree.nodes if tree else env.Glob(f"{own_dir.abspath}/*")
+    return component
+
+
+def _print_info(target, source, env):
+    for variant in env["RV_INFO"].values():
+        path = env.File(f"#{variant.build_dir}/info.json").abspath
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(variant.as_dict(), f, indent=2)
+        print(f"{variant.text()}\n(as JSON: {variant.build_dir}/info.json)\n")
+
+
+def _write_dot(target, source, env):
+    with open(target[0].abspath, "w") as f:
+        f.write(source[0].read())
+
+
+def _write_svg(target, source, env):
+    svg = output(["dot", "-Tsvg", source[0].abspath], binary=True)
+    with open(target[0].abspath, "wb") as f:
+        f.write(svg)
+    print(f"graph: {target[0].path}")
+
+
+def _write_legal_info(target, source, env):
+    info.write_legal_info(env["RV_INFO"][env["VARIANT"]], target[0].dir.abspath)
+    print(f"legal-info: {target[0].dir.path}/ (manifest.csv, sources/, licenses/)")
+
+
+def _draw_build_time(target, source, env):
+    log = env.File("$LOG_DIR/build-time.log").abspath
+    if not os.path.exists(log):
+        print(f"build-time: nothing timed yet for {env['VARIANT']}; build first (scons image)")
+        return 0
+    png = env.File(f"#build/{env['VARIANT']}/build-time.png").abspath
+    durations = info.latest_durations(log)
+    info.draw_build_times(durations, f"{env['VARIANT']}: build time per component", png)
+    print(f"build-time: {os.path.relpath(png)}")
+    for name, seconds in durations.items():
+        print(f"  {name:<10} {seconds:8.1f} s")
+    return 0
+
+
+def InfoTargets(env, settings, outputs):
+    variant = env["RV_INFO"][env["VARIANT"]]
+    variant.settings, variant.outputs = settings, {key: node.path for key, node in outputs.items()}
+    build = f"#build/{env['VARIANT']}"
+
+    edges = info.dependency_edges(list(outputs.values()), env.Dir(build).path)
+    dot = env.Command(f"{build}/graph.dot", env.Value(info.dot(env["VARIANT"], edges)), action(_write_dot, None))
+    if "graph" in SCons.Script.COMMAND_LINE_TARGETS:
+        hosttools.require("dot")
+    env.Alias("graph", env.Command(f"{build}/graph.svg", dot, action(_write_svg, None)))
+
+    manifest = env.Value(variant.manifest_csv())
+    archives = [env.File(c.archive) for c in variant.components.values() if c.archive]
+    legal = env.Command(
+        f"{build}/legal-info/manifest.csv",
+        [manifest, *archives, *env["RV_INFO"].inputs[env["VARIANT"]]],
+        action(_write_legal_info, None),
+    )
+    env.Alias("legal-info", legal)
+    env.AlwaysBuild(env.Alias(f"build-time-{env['VARIANT']}", [], action(_draw_build_time, None)))
+    env.Alias("build-time", f"build-time-{env['VARIANT']}")
+
+
+class _Variants(dict):
+    """info.Variant by build name, made on first use; shared by every clone of the environment
+    (SCons copies plain dicts and lists when it clones one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs = collections.defaultdict(list)
+
+    def __missing__(self, name):
+        self[name] = info.Variant(name, f"build/{name}", {})
+        return self[name]
+
+
+def generate(env):
+    env["RV_INFO"] = _Variants()
+    env.AlwaysBuild(env.Alias("info", [], action(_print_info, None)))
+    env.AddMethod(Describe)
+    env.AddMethod(InfoTargets)
+    atexit.register(info.append_build_times, lambda variant: env.File(f"#build/{variant}/logs/build-time.log").abspath)
+
+
+def exists(env):
+    return True
