@@ -5,7 +5,12 @@ the repository), strict, because Kconfig skips a line it cannot read with at mos
 in a log; `read` for a .config that Kconfig itself wrote, lenient.
 """
 
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 
 from rvbuild import BuildError
 
@@ -102,3 +107,42 @@ def apply(text, values):
         lines.append(line(name, pending.pop(name)) if name in pending else original)
     lines += [line(name, value) for name, value in pending.items()]
     return "\n".join(lines) + "\n"
+
+
+def changes(before, after):
+    """What an interactive configuration changed, as fragment values: every symbol of `after` whose
+    value differs from `before` (both from parse or read). A symbol new in `after` counts only when
+    it is set: the base the fragments are merged over would leave it unset anyway."""
+    return {name: value for name, value in after.items() if before.get(name, "n") != value}
+
+
+def keep_changes(before_path, after_path, fragment_path, header):
+    """Write what changed from the config at `before_path` to the one at `after_path` into the
+    fragment at `fragment_path` (updated in place if it exists, else made with `header` as its
+    comment); returns what to tell the user."""
+    changed = changes(read(before_path), read(after_path))
+    if not changed:
+        return "no option changed; nothing written"
+    text, verb = f"# {header}\n", "wrote"
+    if os.path.exists(fragment_path):
+        with open(fragment_path) as f:
+            text, verb = f.read(), "updated"
+    with open(fragment_path, "w") as f:
+        f.write(apply(text, changed))
+    return f"{verb} {fragment_path}: {', '.join(line(name, value) for name, value in changed.items())}"
+
+
+def configure_interactively(make_command, current_config, scratch, fragment_path, header):
+    """Run `make_command` (a make ... menuconfig with O=`scratch`) on a copy of `current_config`;
+    what the user changed goes into the fragment. Returns what to tell the user."""
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise BuildError("menuconfig needs a terminal: run scons from one (not through a pipe)")
+    os.makedirs(scratch, exist_ok=True)
+    edited = os.path.join(scratch, ".config")
+    shutil.copyfile(current_config, edited)
+    status = subprocess.call(make_command)
+    if status != 0:
+        raise BuildError(
+            f"`{shlex.join(make_command)}` failed (status {status}); menuconfig needs libncurses-dev (./setup)"
+        )
+    return keep_changes(current_config, edited, fragment_path, header)

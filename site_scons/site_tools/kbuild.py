@@ -83,6 +83,27 @@ def _build_kernel(target, source, env):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
 
+def _kconfig_make(env, target, goal):
+    tree, scratch = env["RV_TREE"].path, os.path.join(target[0].dir.abspath, "menuconfig")
+    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, scratch, ccache=False).items()]
+    return ["make", "-C", tree, f"O={scratch}", *variables, goal], scratch
+
+
+def _menuconfig(target, source, env):
+    command, scratch = _kconfig_make(env, source, "menuconfig")
+    header = f"Kept by `scons linux-menuconfig` for {env['VARIANT']}"
+    print(kconfig.configure_interactively(command, source[0].abspath, scratch, env["RV_MENUCONFIG_FRAGMENT"], header))
+
+
+def _savedefconfig(target, source, env):
+    command, scratch = _kconfig_make(env, source, "savedefconfig")
+    os.makedirs(scratch, exist_ok=True)
+    copy_if_changed(source[0].abspath, os.path.join(scratch, ".config"))
+    run_logged([command], env["RV_LOG"])
+    with open(os.path.join(scratch, "defconfig")) as f:
+        print(f"{f.read()}(the minimal config, against the kernel's defaults: {scratch}/defconfig)")
+
+
 def LinuxKernel(env, tree, fragments):
     hosttools.require(*KERNEL_TOOLS, env["KERNEL_CROSS"] + "gcc")
     if env["CCACHE"]:
@@ -102,7 +123,12 @@ def LinuxKernel(env, tree, fragments):
     kernel = env.Command(
         ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, "LINUX    $TARGET"), **overrides
     )
-    env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig")])
+    env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig")])
+    # menuconfig keeps its changes here, the last fragment (the component's SConscript lists it)
+    fragment = env.File(f"menuconfig-{env['VARIANT']}.config").srcnode().abspath
+    configure = env.Clone(RV_MENUCONFIG_FRAGMENT=fragment, **overrides)
+    configure.AlwaysBuild(configure.Alias("linux-menuconfig", config, action(_menuconfig, None)))
+    configure.AlwaysBuild(configure.Alias("linux-savedefconfig", config, action(_savedefconfig, None)))
     return kernel
 
 

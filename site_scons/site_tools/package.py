@@ -62,7 +62,7 @@ def _kconfig_package(target, source, env):
     if misses:
         raise BuildError(
             f"{os.path.basename(config)} options did not stick: {kconfig.describe(misses)}; "
-            f"fix them with `make O={obj} menuconfig` in {tree} and copy .config back"
+            f"see what they depend on with `scons {os.path.basename(target[0].dir.path)}-menuconfig`"
         )
     run_logged([["make", "-C", obj, *make_vars, *env["RV_OUTPUTS"]]], env["RV_LOG"])
     _copy_outputs(env, target)
@@ -119,7 +119,11 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     tc = UserspaceToolchain(env)
     configs = [env.File(config).srcnode() for config in configs]
     kconfig.requested([config.abspath for config in configs])  # a line that is not Kconfig fails here
-    return _declare(
+    make_vars = [
+        f"CROSS_COMPILE={tc.prefix}",
+        f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip(),
+    ]
+    targets = _declare(
         env,
         name,
         _kconfig_package,
@@ -128,12 +132,22 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
         configs + env.File(tc.files()),
         name.upper(),
         RV_CONFIG=[config.abspath for config in configs],
-        RV_MAKE_VARS=[
-            f"CROSS_COMPILE={tc.prefix}",
-            f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip(),
-        ],
+        RV_MAKE_VARS=make_vars,
         RV_TOOLCHAIN_ID=tc.identity(),
     )
+    # The package's menuconfig keeps its changes here (the component's SConscript lists it last).
+    fragment = env.File(f"menuconfig-{env['VARIANT']}.config").srcnode().abspath
+    configure = env.Clone(RV_TREE=tree, RV_MAKE_VARS=make_vars, RV_MENUCONFIG_FRAGMENT=fragment, RV_NAME=name)
+    configure.AlwaysBuild(configure.Alias(f"{name}-menuconfig", targets, action(_package_menuconfig, None)))
+    return targets
+
+
+def _package_menuconfig(target, source, env):
+    scratch = os.path.join(source[0].dir.abspath, "menuconfig")
+    command = ["make", "-C", env["RV_TREE"].path, f"O={scratch}", *env["RV_MAKE_VARS"], "menuconfig"]
+    current = os.path.join(_objdir(source), ".config")
+    header = f"Kept by `scons {env['RV_NAME']}-menuconfig` for {env['VARIANT']}"
+    print(kconfig.configure_interactively(command, current, scratch, env["RV_MENUCONFIG_FRAGMENT"], header))
 
 
 def AutotoolsPackage(

@@ -4,9 +4,9 @@ building one variant never touches another's targets."""
 import os
 
 import pytest
-from test_boot import VARIANTS, build_dir
 
 from helpers import scons
+from test_boot import VARIANTS, build_dir
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))

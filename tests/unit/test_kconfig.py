@@ -94,3 +94,26 @@ def test_lenient_reader_still_reads_what_kconfig_writes():
         "CONFIG_B": "n",
         "CONFIG_C": "y # odd",
     }
+
+
+def test_changes_are_what_menuconfig_set_differently():
+    before = kconfig.parse('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_GONE=y\nCONFIG_S="x"\n')
+    after = kconfig.parse(
+        '# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_NEW=y\n# CONFIG_NEW_OFF is not set\nCONFIG_S="x"\n'
+    )
+    # A symbol menuconfig hid is gone, not changed; a new one that is off needs no line.
+    assert kconfig.changes(before, after) == {"CONFIG_A": "n", "CONFIG_B": "y", "CONFIG_NEW": "y"}
+
+
+def test_kept_changes_update_an_existing_fragment_in_place(tmp_path):
+    before, after, fragment = tmp_path / "before", tmp_path / "after", tmp_path / "menuconfig-rv64.config"
+    before.write_text("# CONFIG_A is not set\nCONFIG_B=y\n")
+    after.write_text("CONFIG_A=y\nCONFIG_B=y\n")
+    assert kconfig.keep_changes(before, after, fragment, "Kept") == f"wrote {fragment}: CONFIG_A=y"
+    assert fragment.read_text() == "# Kept\nCONFIG_A=y\n"
+    fragment.write_text("# Kept\nCONFIG_A=y\n# mine\nCONFIG_C=y\n")
+    after.write_text("CONFIG_A=m\nCONFIG_B=y\n")
+    assert kconfig.keep_changes(before, after, fragment, "Kept").startswith("updated")
+    assert fragment.read_text() == "# Kept\nCONFIG_A=m\n# mine\nCONFIG_C=y\n"
+    after.write_text(before.read_text())
+    assert kconfig.keep_changes(before, after, fragment, "Kept") == "no option changed; nothing written"
