@@ -72,7 +72,8 @@ def _remove_record(record, pid):
 
 
 def _runs(facts):
-    """The recorded QEMU still runs: its pid has the recorded command line (a zombie has none)."""
+    """The recorded QEMU runs: its pid has the recorded command line (a zombie has none, nor has a
+    process for a moment during its exec)."""
     try:
         with open(f"/proc/{facts['pid']}/cmdline", "rb") as f:
             return f.read().split(b"\0")[:-1] == [os.fsencode(arg) for arg in facts["command"]]
@@ -102,7 +103,8 @@ def booted_by_scons_boot(record, booted, say=_say):
     if facts is None:
         return None
     if not _runs(facts):
-        _remove_record(record, facts["pid"])
+        if not os.path.exists(f"/proc/{facts['pid']}"):  # left by a `scons boot` that was killed
+            _remove_record(record, facts["pid"])
         return None
     if facts["booted"] != booted:
         say(

@@ -48,9 +48,9 @@ class GuestTest:
         return any(fnmatch.fnmatchcase(build_name, pattern) for pattern in self.variants)
 
 
-def _setting(path, number, key, value):
+def _setting(path, number, line, key, value):
     def bad(what):
-        return BuildError(f"{path}:{number}: {key}: {value} is not {what}")
+        return BuildError(f"{path}:{number}: `{line.strip()}` is not {what}")
 
     if key == "variants":
         if not value.split():
@@ -96,7 +96,7 @@ def parse(path):
             )
         if key in settings:
             raise BuildError(f"{path}:{number}: {key} is set twice; keep one")
-        settings["regex" if key == "match" else key] = _setting(path, number, key, value.strip())
+        settings["regex" if key == "match" else key] = _setting(path, number, line, key, value.strip())
     else:
         raise BuildError(f"{path}: no line `---`; put one after the settings, and the expected output below it")
     if "command" not in settings:
