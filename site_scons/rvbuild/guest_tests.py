@@ -112,6 +112,8 @@ def parse(path):
 
 def load(directory):
     """The tests in `directory`, by name."""
+    if not os.path.isdir(directory):
+        raise BuildError(f"guest_tests={directory} is not a folder; name the folder of the <name>{SUFFIX} files")
     names = sorted(entry for entry in os.listdir(directory) if entry.endswith(SUFFIX))
     if not names:
         raise BuildError(

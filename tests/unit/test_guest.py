@@ -83,6 +83,13 @@ def test_a_folder_without_tests_fails_saying_what_to_do(tmp_path):
         guest_tests.load(str(tmp_path))
 
 
+def test_guest_tests_must_name_a_folder(tmp_path):
+    with pytest.raises(
+        BuildError, match=r"^guest_tests=.*/none is not a folder; name the folder of the <name>\.test files$"
+    ):
+        guest_tests.load(str(tmp_path / "none"))
+
+
 def test_the_shipped_tests_read_and_each_build_gets_its_own():
     tests = guest_tests.load(f"{ROOT}/tests/guest")
     assert [test.name for test in tests] == ["hello", "rootfs-ext4", "uname-m-rv32", "uname-m-rv64"]
