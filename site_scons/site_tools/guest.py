@@ -52,7 +52,7 @@ def _run(target, source, env):
         print(f"rvbuild: `{env['cmd']}` ended with status {status} in the guest", file=sys.stderr, flush=True)
         # A failed action makes scons exit with 2, whatever the status it gives (convert_to_BuildError);
         # the status scons exits with in the end is this global of SCons' main module (scons is pinned).
-        SCons.Script.Main.exit_status = status
+        SCons.Script.Main.exit_status = status if status > 0 else 128 - status  # ssh killed by a signal
     return 0
 
 
