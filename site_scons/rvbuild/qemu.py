@@ -212,11 +212,11 @@ def require_free_port(port):
             raise BuildError(
                 f"port {port} on 127.0.0.1 is not free for SSH ({error.strerror}; "
                 f"another `scons boot`?); choose another with ssh_port=, "
-                f"e.g. ssh_port={_free_port()}"
+                f"e.g. ssh_port={free_port()}"
             ) from None
 
 
-def _free_port():
+def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

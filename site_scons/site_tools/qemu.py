@@ -14,7 +14,7 @@ import subprocess
 import SCons.Script
 
 from build_action import action
-from rvbuild import buildlock, hosttools, qemu
+from rvbuild import buildlock, guest, hosttools, qemu
 
 
 def _ssh_command(env):
@@ -51,7 +51,9 @@ def _boot(target, source, env):
         flush=True,
     )
     buildlock.release()  # the build is done: another may start while the guest runs
-    return subprocess.call(command)
+    # Recorded while it runs, so that `scons run` and `scons test` use this guest.
+    record = env.File(f"#build/$VARIANT/{guest.RECORD}").abspath
+    return guest.call_recorded(command, record, env["ssh_port"], [source[0].abspath, source[1].abspath])
 
 
 def _ssh(target, source, env):
