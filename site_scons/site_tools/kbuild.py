@@ -38,11 +38,6 @@ def _make_variables(env, tree, obj, ccache=True):
     }
 
 
-def _ccache_environment(env):
-    # Paths relative to the project, so that another checkout of it hits the same cache.
-    return {"CCACHE_BASEDIR": env.Dir("#").abspath, "CCACHE_NOHASHDIR": "1"}
-
-
 def _objdir(target):
     return os.path.join(target[0].dir.abspath, "obj")
 
@@ -56,7 +51,7 @@ def _merge_config(target, source, env):
         [[os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-n", "-O", scratch, "/dev/null", *fragments]],
         env["RV_LOG"],
         cwd=tree,
-        extra_env={**_make_variables(env, tree, _objdir(target)), **_ccache_environment(env)},
+        extra_env=_make_variables(env, tree, _objdir(target)),
     )
     merged = os.path.join(scratch, ".config")
     misses = kconfig.not_stuck(kconfig.requested(fragments), kconfig.read(merged))
@@ -76,9 +71,7 @@ def _build_kernel(target, source, env):
     os.makedirs(obj, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
     variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
-    run_logged(
-        [["make", "-C", tree, f"O={obj}", *variables, "Image"]], env["RV_LOG"], extra_env=_ccache_environment(env)
-    )
+    run_logged([["make", "-C", tree, f"O={obj}", *variables, "Image"]], env["RV_LOG"])
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target, strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 

@@ -45,6 +45,11 @@ def _copy_outputs(env, target):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
 
+def _compile_with(env, compiler, clang=False):
+    """`compiler` behind ccache (ccache=1), where ccache helps: GNU compilers, not zig's clang."""
+    return f"ccache {compiler}" if env["CCACHE"] and not clang else compiler
+
+
 def _prefix_map(env):
     """Compiler flag: the checkout's path never reaches a binary (__FILE__, debug info), so another
     checkout builds the same bytes."""
@@ -88,7 +93,7 @@ def _make_package(target, source, env):
 
 def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
-    hosttools.require("make", *RUN_TOOLS)
+    hosttools.require("make", *RUN_TOOLS, *(["ccache"] if env["CCACHE"] else []))
     # The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is an input like any other.
     settings = repr(
         [BUILD_EPOCH] + [overrides.get(key) for key in ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]
@@ -121,6 +126,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     kconfig.requested([config.abspath for config in configs])  # a line that is not Kconfig fails here
     make_vars = [
         f"CROSS_COMPILE={tc.prefix}",
+        f"CC={_compile_with(env, tc.tool('gcc'), tc.clang)}",
         f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip(),
     ]
     targets = _declare(
@@ -159,12 +165,13 @@ def AutotoolsPackage(
     if firmware:
         cross = env["KERNEL_CROSS"]
         hosttools.require(cross + "gcc")
-        configure, identity = [f"--host={cross.rstrip('-')}"], toolchain.compiler_version(cross + "gcc")
+        configure = [f"--host={cross.rstrip('-')}", f"CC={_compile_with(env, cross + 'gcc')}"]
+        identity = toolchain.compiler_version(cross + "gcc")
     else:
         tc = UserspaceToolchain(env)
         configure = [
             f"--host={tc.triple}",
-            f"CC={tc.tool('gcc')}",
+            f"CC={_compile_with(env, tc.tool('gcc'), tc.clang)}",
             f"LDFLAGS={tc.ldflags}",
             *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []),
         ]
@@ -189,7 +196,7 @@ def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None
     """Plain make with O=; with `compiler`, make's CC is that compiler."""
     if compiler:
         hosttools.require(compiler)
-        make_args = [*make_args, f"CC={compiler} {_prefix_map(env)}"]
+        make_args = [*make_args, f"CC={_compile_with(env, compiler)} {_prefix_map(env)}"]
     return _declare(
         env,
         name,
@@ -208,7 +215,7 @@ def CrossEnvironment(env):
     tc = UserspaceToolchain(env)
     cross = env.Clone(
         tools=["gcc", "gnulink"],
-        CC=tc.tool("gcc"),
+        CC=_compile_with(env, tc.tool("gcc"), tc.clang),
         LINK=tc.tool("gcc"),
         CFLAGS=["-O2", "-Wall", *tc.cflags.split()],
         LINKFLAGS=tc.ldflags.split(),
