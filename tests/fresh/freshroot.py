@@ -21,6 +21,7 @@ MMDEBSTRAP = [
     "mmdebstrap",
     "--quiet",
     "--variant=minbase",
+    "--format=tar",  # whatever the file is named: the partial file's name does not end in .tar
     "--include=ca-certificates",
     *(f"--aptopt={option}" for option in APT_OPTIONS),
     "bookworm",
