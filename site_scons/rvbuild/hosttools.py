@@ -34,6 +34,7 @@ DEBIAN_PACKAGE = {
     "ssh-keygen": "openssh-client",
     "dropbearconvert": "dropbear-bin",
     "qemu-img": "qemu-utils",
+    "gdb-multiarch": "gdb-multiarch",
 }
 
 
