@@ -6,13 +6,21 @@ import signal
 
 GDB = "gdb-multiarch"
 
-# vmlinux-gdb.py beside build/<variant>-debug/linux/vmlinux, which gdb loads with it: it runs the
-# kernel's own loader in obj/ (`make scripts_gdb`), which finds its modules beside itself.
+# vmlinux-gdb.py beside build/<variant>-debug/linux/vmlinux, which gdb runs when it loads vmlinux:
+# it runs the kernel's own loader, made by `make scripts_gdb` in obj/, as a file of its own (gdb's
+# `source` would leave it this file's __file__), so that it finds its modules beside it.
 SCRIPTS_LOADER = """\
-# Written by rvbuild: the kernel's gdb scripts (lx-symbols, lx-dmesg, ...), from the build in obj/.
+# Written by rvbuild: the kernel's gdb scripts (lx-dmesg, lx-symbols, ...), from its build in obj/.
 import os
+import runpy
+import sys
 
-gdb.execute("source " + os.path.join(os.path.dirname(os.path.abspath(__file__)), "obj", "vmlinux-gdb.py"))
+import gdb
+
+runpy.run_path(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "obj", "vmlinux-gdb.py"),
+    init_globals={"gdb": gdb, "sys": sys},
+)
 """
 
 

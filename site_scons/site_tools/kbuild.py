@@ -8,13 +8,15 @@ env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build dir
   comment-only fragment edit stops here.
 - Image and vmlinux: `make Image` in obj/, which SCons never deletes, so Kbuild
   rebuilds incrementally.
+- with debug=True (the fragments ask for debug info and gdb scripts), vmlinux-gdb.py beside
+  vmlinux: it loads the kernel's gdb scripts that `make scripts_gdb` puts in obj/.
 """
 
 import os
 import time
 
 from build_action import action
-from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, lock, toolchain
+from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, toolchain
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
@@ -39,8 +41,10 @@ def _make_variables(env, tree, obj, ccache=True):
 
 
 def _ccache_environment(env):
-    # Paths relative to the project, so that another checkout of it hits the same cache.
-    return {"CCACHE_BASEDIR": env.Dir("#").abspath, "CCACHE_NOHASHDIR": "1"}
+    # Paths relative to the project, so that another checkout of it hits the same cache; but debug
+    # info names the directory it was compiled in, where gdb looks for the sources.
+    shared = {} if env.get("RV_DEBUG") else {"CCACHE_NOHASHDIR": "1"}
+    return {"CCACHE_BASEDIR": env.Dir("#").abspath, **shared}
 
 
 def _objdir(target):
@@ -83,7 +87,16 @@ def _build_kernel(target, source, env):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
 
-def LinuxKernel(env, tree, fragments):
+def _build_gdb_scripts(target, source, env):
+    tree, obj = env["RV_TREE"].path, _objdir(target)
+    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
+    run_logged(
+        [["make", "-C", tree, f"O={obj}", *variables, "scripts_gdb"]], env["RV_LOG"], extra_env=_ccache_environment(env)
+    )
+    write_if_changed(target[0].abspath, gdb.SCRIPTS_LOADER)
+
+
+def LinuxKernel(env, tree, fragments, debug=False):
     hosttools.require(*KERNEL_TOOLS, env["KERNEL_CROSS"] + "gcc")
     if env["CCACHE"]:
         hosttools.require("ccache")
@@ -94,7 +107,7 @@ def LinuxKernel(env, tree, fragments):
         f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}"
     )
     log = env.File("$LOG_DIR/linux.log").abspath
-    overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments])
+    overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments], RV_DEBUG=debug)
     config = env.Command(
         "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, "KCONFIG  $TARGET"), **overrides
     )
@@ -103,7 +116,16 @@ def LinuxKernel(env, tree, fragments):
         ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, "LINUX    $TARGET"), **overrides
     )
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig")])
-    return kernel
+    if not debug:
+        return kernel
+    scripts = env.Command(
+        "vmlinux-gdb.py",
+        config + tree.nodes + [compiler, env.Value(gdb.SCRIPTS_LOADER)],
+        action(_build_gdb_scripts, "GDB      $TARGET"),
+        **overrides,
+    )
+    env.Requires(scripts, kernel)  # one make at a time in obj/
+    return kernel + scripts
 
 
 def _update_kernel_lock(target, source, env):
