@@ -1,6 +1,6 @@
 """SCons tool: the Linux kernel, built by its own Kbuild.
 
-env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build directory:
+env.LinuxKernel(tree, fragments, debug=False) declares, in the calling SConscript's build directory:
 - kernel.config: allnoconfig plus the fragments (checked to be Kconfig lines when
   declared, so a typo fails before anything builds), merged by the kernel's
   scripts/kconfig/merge_config.sh in kconfig/; every requested option is checked
@@ -8,8 +8,8 @@ env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build dir
   comment-only fragment edit stops here.
 - Image and vmlinux: `make Image` in obj/, which SCons never deletes, so Kbuild
   rebuilds incrementally.
-- with debug=True (the fragments ask for debug info and gdb scripts), vmlinux-gdb.py beside
-  vmlinux: it loads the kernel's gdb scripts that `make scripts_gdb` puts in obj/.
+- vmlinux-gdb.py beside vmlinux, if debug (the fragments ask for debug info and gdb scripts):
+  it loads the kernel's gdb scripts that `make scripts_gdb` puts in obj/.
 """
 
 import os
