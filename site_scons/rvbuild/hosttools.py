@@ -35,6 +35,7 @@ DEBIAN_PACKAGE = {
     "dropbearconvert": "dropbear-bin",
     "qemu-img": "qemu-utils",
     "dot": "graphviz",
+    "gdb-multiarch": "gdb-multiarch",
 }
 
 

@@ -130,16 +130,16 @@ def _link_or_copy(path, copy):
         shutil.copyfile(path, copy)
 
 
-def dependency_edges(outputs, build_dir):
+def dependency_edges(outputs):
     """(from, to) pairs between the parts of a variant, read off SCons' graph: starting from the
-    variant's output nodes, a node built under <build_dir>/<part>/ belongs to that part, an
+    variant's output nodes, a node built under build/<variant>/<part>/ belongs to that part, an
     unpacked tree under build/src/<tree>/ is a part of its own ("src/<tree>")."""
     edges, seen = set(), set()
 
     def part_of(node):
         path = getattr(node, "path", "")  # Value nodes have none
         component = component_of(path) if path else None
-        if component and path.startswith(build_dir + os.sep):
+        if component:
             return component[1]
         parts = path.split(os.sep)
         return f"src/{parts[2]}" if parts[:2] == ["build", "src"] and len(parts) > 3 else None

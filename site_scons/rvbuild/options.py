@@ -15,12 +15,21 @@ SIZE = re.compile(r"^([1-9][0-9]*)([KMGT]?)$", re.IGNORECASE)
 KERNEL_VERSION = re.compile(r"^[1-9][0-9]*\.[0-9]+$")
 
 
-def ssh_port(value):
-    """A TCP port number, 1-65535."""
+def _port(key, value, example):
     port = int(value) if str(value).isdigit() else 0
     if not 1 <= port <= 65535:
-        raise BuildError(f"ssh_port={value} is not a port number; use a free port from 1 to 65535, e.g. ssh_port=10022")
+        raise BuildError(f"{key}={value} is not a port number; use a free port from 1 to 65535, e.g. {key}={example}")
     return port
+
+
+def ssh_port(value):
+    """A TCP port number, 1-65535."""
+    return _port("ssh_port", value, 10022)
+
+
+def gdb_port(value):
+    """A TCP port number, 1-65535."""
+    return _port("gdb_port", value, 1234)
 
 
 def _size(key, value, example, bare_number_means=None):

@@ -37,12 +37,19 @@ def command(
     console_log=None,
     disk_format="raw",
     guest_net=False,
+    gdb_port=None,
+    terminal=True,
 ):
     """The guest's disk, network and entropy on virtio-mmio; the serial console on the terminal
     (Ctrl-A X leaves), and copied to `console_log`. SSH is forwarded from 127.0.0.1 only; the guest
-    reaches nothing on the host or beyond (QEMU's restrict=on) unless `guest_net`."""
+    reaches nothing on the host or beyond (QEMU's restrict=on) unless `guest_net`. With `gdb_port`,
+    QEMU waits at the first instruction for gdb on 127.0.0.1:`gdb_port`. Without `terminal`, the
+    console goes to `console_log` alone and QEMU reads no terminal (gdb has it)."""
     console = []
-    if console_log:
+    if console_log and not terminal:
+        console = ["-chardev", f"file,id=console,path={option_value(console_log)}", "-serial", "chardev:console"]
+        console += ["-monitor", "none"]
+    elif console_log:
         console = [
             "-chardev",
             f"stdio,id=console,mux=on,signal=off,logfile={option_value(console_log)}",
@@ -77,6 +84,7 @@ def command(
         "-device",
         "virtio-rng-device,rng=rng0",
         *(["-snapshot"] if snapshot else []),
+        *(["-S", "-gdb", f"tcp:127.0.0.1:{int(gdb_port)}"] if gdb_port else []),
     ]
 
 
@@ -200,9 +208,9 @@ def ssh_command(key, known_hosts, port, *remote):
     ]
 
 
-def require_free_port(port):
-    """Fail unless QEMU can listen on 127.0.0.1:`port` for the SSH forward, which it
-    cannot share (QEMU itself would stop with "Could not set up host forwarding rule")."""
+def require_free_port(port, purpose="SSH", option="ssh_port"):
+    """Fail unless QEMU can listen on 127.0.0.1:`port` for the SSH forward (or its gdb stub), which
+    it cannot share (QEMU itself would stop with "Could not set up host forwarding rule")."""
     with socket.socket() as probe:
         # What QEMU's user network sets too: a port left in TIME_WAIT is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -210,9 +218,9 @@ def require_free_port(port):
             probe.bind(("127.0.0.1", int(port)))
         except OSError as error:
             raise BuildError(
-                f"port {port} on 127.0.0.1 is not free for SSH ({error.strerror}; "
-                f"another `scons boot`?); choose another with ssh_port=, "
-                f"e.g. ssh_port={free_port()}"
+                f"port {port} on 127.0.0.1 is not free for {purpose} ({error.strerror}; "
+                f"another `scons boot`?); choose another with {option}=, "
+                f"e.g. {option}={free_port()}"
             ) from None
 
 

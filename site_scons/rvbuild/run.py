@@ -75,9 +75,11 @@ def _run_to_the_end(command, stop_signal, input, **popen_args):
 
 
 def run_logged(commands, log, cwd=None, extra_env=None):
-    """Run `commands` (argument lists) one after another, appending all output to `log`."""
+    """Run `commands` (argument lists) one after another, appending all output to `log`;
+    `extra_env` adds to the environment, or with None as the value, takes out."""
     os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
     env = dict(os.environ, LC_ALL="C", SOURCE_DATE_EPOCH=str(BUILD_EPOCH), **(extra_env or {}))
+    env = {name: value for name, value in env.items() if value is not None}
     with open(log, "a") as out:
         for command in commands:
             out.write(f"\n$ {shlex.join(command)}\n")  # as a shell takes it: copy, paste, rerun

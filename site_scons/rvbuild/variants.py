@@ -17,9 +17,11 @@ def names(directory):
 OVERRIDES = {"kernel": "linux{}", "firmware": "{}"}
 
 
-def load(directory, name, **overrides):
+def load(directory, name, debug=False, **overrides):
     """The settings of variant `name`, with non-empty `overrides` applied; `build_name`
-    names the build directory, so that different choices never share one."""
+    names the build directory, so that different choices never share one. `kernel_build_name`
+    names the kernel's and firmware's: with `debug` (a kernel with debug info) one of their own,
+    so that switching debug on and off rebuilds nothing, while the rest stays shared."""
     known = names(directory)
     if name not in known:
         raise BuildError(f"unknown variant {name!r}; choose one of: {', '.join(known)} (files in {directory}/)")
@@ -33,4 +35,5 @@ def load(directory, name, **overrides):
         if value and value != settings[key]:
             settings[key] = value
             build_name += "-" + OVERRIDES[key].format(value)
-    return dict(settings, name=name, build_name=build_name)
+    kernel_build_name = build_name + "-debug" if debug else build_name
+    return dict(settings, name=name, build_name=build_name, kernel_build_name=kernel_build_name)

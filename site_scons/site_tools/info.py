@@ -91,7 +91,7 @@ def InfoTargets(env, settings, outputs):
     variant.settings, variant.outputs = settings, {key: node.path for key, node in outputs.items()}
     build = f"#build/{env['VARIANT']}"
 
-    edges = info.dependency_edges(list(outputs.values()), env.Dir(build).path)
+    edges = info.dependency_edges(list(outputs.values()))
     dot = env.Command(f"{build}/graph.dot", env.Value(info.dot(env["VARIANT"], edges)), action(_write_dot, None))
     if "graph" in SCons.Script.COMMAND_LINE_TARGETS:
         hosttools.require("dot")

@@ -1,6 +1,6 @@
 """SCons tool: the Linux kernel, built by its own Kbuild.
 
-env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build directory:
+env.LinuxKernel(tree, fragments, debug=False) declares, in the calling SConscript's build directory:
 - kernel.config: allnoconfig plus the fragments (checked to be Kconfig lines when
   declared, so a typo fails before anything builds), merged by the kernel's
   scripts/kconfig/merge_config.sh in kconfig/; every requested option is checked
@@ -8,13 +8,15 @@ env.LinuxKernel(tree, fragments) declares, in the calling SConscript's build dir
   comment-only fragment edit stops here.
 - Image and vmlinux: `make Image` in obj/, which SCons never deletes, so Kbuild
   rebuilds incrementally.
+- vmlinux-gdb.py beside vmlinux, if debug (the fragments ask for debug info and gdb scripts):
+  it loads the kernel's gdb scripts that `make scripts_gdb` puts in obj/.
 """
 
 import os
 import time
 
 from build_action import action
-from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, lock, toolchain
+from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, toolchain
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
@@ -36,6 +38,12 @@ def _make_variables(env, tree, obj, ccache=True):
         "KBUILD_BUILD_HOST": "rvbuild",
         "KBUILD_BUILD_VERSION": "1",
     }
+
+
+def _ccache_environment(env):
+    # Debug info names the directory a file was compiled in, where gdb looks for its source: a
+    # debug kernel's compiles hash their directory (all else shares the cache across checkouts).
+    return {"CCACHE_NOHASHDIR": None} if env.get("RV_DEBUG") else {}
 
 
 def _objdir(target):
@@ -71,7 +79,9 @@ def _build_kernel(target, source, env):
     os.makedirs(obj, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
     variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
-    run_logged([["make", "-C", tree, f"O={obj}", *variables, "Image"]], env["RV_LOG"])
+    run_logged(
+        [["make", "-C", tree, f"O={obj}", *variables, "Image"]], env["RV_LOG"], extra_env=_ccache_environment(env)
+    )
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target, strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
@@ -97,7 +107,16 @@ def _savedefconfig(target, source, env):
         print(f"{f.read()}(the minimal config, against the kernel's defaults: {scratch}/defconfig)")
 
 
-def LinuxKernel(env, tree, fragments):
+def _build_gdb_scripts(target, source, env):
+    tree, obj = env["RV_TREE"].path, _objdir(target)
+    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
+    run_logged(
+        [["make", "-C", tree, f"O={obj}", *variables, "scripts_gdb"]], env["RV_LOG"], extra_env=_ccache_environment(env)
+    )
+    write_if_changed(target[0].abspath, gdb.SCRIPTS_LOADER)
+
+
+def LinuxKernel(env, tree, fragments, debug=False):
     hosttools.require(*KERNEL_TOOLS, env["KERNEL_CROSS"] + "gcc")
     if env["CCACHE"]:
         hosttools.require("ccache")
@@ -108,7 +127,7 @@ def LinuxKernel(env, tree, fragments):
         f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}"
     )
     log = env.File("$LOG_DIR/linux.log").abspath
-    overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments])
+    overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments], RV_DEBUG=debug)
     config = env.Command(
         "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, "KCONFIG  $TARGET"), **overrides
     )
@@ -122,7 +141,16 @@ def LinuxKernel(env, tree, fragments):
     configure = env.Clone(RV_MENUCONFIG_FRAGMENT=fragment, **overrides)
     configure.AlwaysBuild(configure.Alias("linux-menuconfig", config, action(_menuconfig, None)))
     configure.AlwaysBuild(configure.Alias("linux-savedefconfig", config, action(_savedefconfig, None)))
-    return kernel
+    if not debug:
+        return kernel
+    scripts = env.Command(
+        "vmlinux-gdb.py",
+        config + tree.nodes + [compiler, env.Value(gdb.SCRIPTS_LOADER)],
+        action(_build_gdb_scripts, "GDB      $TARGET"),
+        **overrides,
+    )
+    env.Requires(scripts, kernel)  # one make at a time in obj/
+    return kernel + scripts
 
 
 def _update_kernel_lock(target, source, env):

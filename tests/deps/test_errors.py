@@ -62,7 +62,7 @@ def test_missing_cross_compiler_names_its_debian_package(project, tmp_path):
 def test_boot_run_and_test_take_one_variant(project, target):
     result = run(project, target, "variant=rv64,rv32", "cmd=true")
     assert result.returncode == 2
-    assert "boot, ssh, run and test take one variant; name just one with variant=" in result.stderr
+    assert "boot, ssh, run, test and debug take one variant; name just one with variant=" in result.stderr
 
 
 def fails_in_one_line(result):
@@ -80,6 +80,7 @@ def fails_in_one_line(result):
     [
         ("ssh_port=abc", "ssh_port=abc is not a port number; use a free port from 1 to 65535, e.g. ssh_port=10022"),
         ("ssh_port=65536", "ssh_port=65536 is not a port number"),
+        ("gdb_port=0", "gdb_port=0 is not a port number; use a free port from 1 to 65535, e.g. gdb_port=1234"),
         (
             "memory=garbage",
             "memory=garbage is not a size; use a whole number with K, M, G or T (or none, for MiB), e.g. memory=256M",
@@ -129,6 +130,16 @@ def test_boot_with_the_ssh_port_taken_fails_before_building(project):
         line = fails_in_one_line(run(project, "boot", SOMETHING_TO_BUILD, f"ssh_port={port}"))
     assert f"port {port} on 127.0.0.1 is not free for SSH" in line
     assert "choose another with ssh_port=" in line
+
+
+def test_debug_with_the_gdb_port_taken_fails_before_building(project):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = fails_in_one_line(run(project, "debug", SOMETHING_TO_BUILD, f"gdb_port={port}"))
+    assert f"port {port} on 127.0.0.1 is not free for gdb" in line
+    assert "choose another with gdb_port=" in line
 
 
 def test_update_kernel_lock_pins_a_kernel_that_has_no_pin_yet(project):
@@ -190,6 +201,7 @@ def test_unusable_host_key_names_itself_and_the_fix(project):
     [
         ("bzip2", "bzip2", "image", "dropbear"),  # Dropbear's own tarball is a .tar.bz2
         ("qemu-system-riscv64", "qemu-system-misc", "boot", None),
+        ("gdb-multiarch", "gdb-multiarch", "debug", None),
     ],
 )
 def test_tools_of_later_steps_are_checked_before_anything_builds(project, tmp_path, tool, package, target, real_source):

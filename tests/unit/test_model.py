@@ -72,6 +72,12 @@ def test_command_line_choices_name_their_own_build_directory():
     assert (chosen["kernel"], chosen["firmware"]) == ("6.12", "bbl")
 
 
+def test_a_debug_kernel_builds_beside_the_shared_rest():
+    assert variants.load(VARIANTS, "rv64")["kernel_build_name"] == "rv64"
+    chosen = variants.load(VARIANTS, "rv64", debug=True, kernel="6.12")
+    assert (chosen["build_name"], chosen["kernel_build_name"]) == ("rv64-linux6.12", "rv64-linux6.12-debug")
+
+
 def test_busybox_fragment_overrides_the_full_config():
     from rvbuild import kconfig
 
@@ -106,6 +112,14 @@ def test_port_in_use_is_reported_with_the_option_that_moves_it():
 
 def test_free_port_passes():
     qemu.require_free_port(free_port())
+
+
+def test_gdb_port_in_use_names_gdb_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        with pytest.raises(BuildError, match=rf"^port {port} on 127.0.0.1 is not free for gdb \(.*gdb_port=\d+$"):
+            qemu.require_free_port(port, "gdb", "gdb_port")
 
 
 def test_summary_says_nothing_for_a_build_that_never_began():

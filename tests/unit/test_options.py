@@ -16,6 +16,12 @@ def test_ssh_port_rejects_what_is_no_port(value):
         options.ssh_port(value)
 
 
+def test_gdb_port_is_a_port_number():
+    assert options.gdb_port("1234") == 1234
+    with pytest.raises(BuildError, match=r"^gdb_port=gdb is not a port number; .* e\.g\. gdb_port=1234$"):
+        options.gdb_port("gdb")
+
+
 @pytest.mark.parametrize("value", ["256M", "1G", "512", "1024k", "2g"])
 def test_memory_takes_qemu_sizes(value):
     assert options.memory(value) == value

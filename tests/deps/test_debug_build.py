@@ -1,0 +1,36 @@
+"""debug=1 builds a kernel with debug info, and the firmware that carries it, in build/rv64-debug,
+beside the shared rest in build/rv64: switching debug on and off rebuilds nothing."""
+
+import re
+
+# label, build directory, component: "LINUX    build/rv64-debug/linux/Image"
+STEP = re.compile(r"^([A-Z]+)\s+build/([a-z0-9.-]+)/([a-z0-9_-]+)/", re.MULTILINE)
+
+
+def build(project, *options):
+    output = project.scons("image", *options).stdout
+    return {(directory, component) for _, directory, component in STEP.findall(output)}, output
+
+
+def read(project, path):
+    with open(project.file(path)) as f:
+        return f.read()
+
+
+def test_debug_builds_the_kernel_and_its_firmware_in_their_own_directory(project):
+    built, output = build(project, "debug=1")
+    assert built == {("rv64-debug", "linux"), ("rv64-debug", "opensbi")}
+    assert "rvbuild: rebuilt rv64-debug/linux (not built yet), rv64-debug/opensbi (not built yet); 4 up to date" in (
+        output
+    )
+    assert "CONFIG_GDB_SCRIPTS=y" in read(project, "build/rv64-debug/linux/kernel.config")
+    assert "CONFIG_GDB_SCRIPTS" not in read(project, "build/rv64/linux/kernel.config")
+    # The kernel's gdb scripts, and beside vmlinux the file through which gdb loads them.
+    assert read(project, "build/rv64-debug/linux/obj/ran.log") == "vmlinux\nscripts_gdb\n"
+    assert '"obj", "vmlinux-gdb.py"' in read(project, "build/rv64-debug/linux/vmlinux-gdb.py")
+
+
+def test_switching_debug_off_and_on_again_rebuilds_nothing(project):
+    assert project.up_to_date()
+    assert project.up_to_date("debug=1")
+    assert project.up_to_date("debug=0")
