@@ -122,24 +122,15 @@ def test_fragment_line_that_is_not_kconfig_fails_with_file_and_line(project, fra
     assert f"{project.file(fragment)}:{original.count(chr(10)) + 1}: `{bad_line}` is not a Kconfig line (" in line
 
 
-def test_boot_with_the_ssh_port_taken_fails_before_building(project):
+@pytest.mark.parametrize("target, purpose, option", [("boot", "SSH", "ssh_port"), ("debug", "gdb", "gdb_port")])
+def test_a_taken_port_fails_before_building(project, target, purpose, option):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = fails_in_one_line(run(project, "boot", SOMETHING_TO_BUILD, f"ssh_port={port}"))
-    assert f"port {port} on 127.0.0.1 is not free for SSH" in line
-    assert "choose another with ssh_port=" in line
-
-
-def test_debug_with_the_gdb_port_taken_fails_before_building(project):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        line = fails_in_one_line(run(project, "debug", SOMETHING_TO_BUILD, f"gdb_port={port}"))
-    assert f"port {port} on 127.0.0.1 is not free for gdb" in line
-    assert "choose another with gdb_port=" in line
+        line = fails_in_one_line(run(project, target, SOMETHING_TO_BUILD, f"{option}={port}"))
+    assert f"port {port} on 127.0.0.1 is not free for {purpose}" in line
+    assert f"choose another with {option}=" in line
 
 
 def test_update_kernel_lock_pins_a_kernel_that_has_no_pin_yet(project):
