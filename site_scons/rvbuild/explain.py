@@ -25,6 +25,7 @@ class Summary:
         self.rebuilt = {}  # (variant, component) -> why
         self.components = []  # (variant, component) of everything in this build
         self.cancelled = False
+        self.ccache_stats_log = None  # set when this run builds: ccache's stats log (rvbuild.ccache_stats)
 
     def decider(self, decide):
         """Wrap a decider function (dependency, target, prev_ni, repo_node) -> bool."""

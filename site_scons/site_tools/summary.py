@@ -4,10 +4,13 @@ with one line saying what was rebuilt and why (explain=1: the reason under every
 Load it after `sources`: it wraps the deciders of both environments."""
 
 import atexit
+import subprocess
 import sys
 
 import SCons.Script
 
+from build_action import action
+from rvbuild import ccache_stats, hosttools
 from rvbuild.explain import Summary
 
 
@@ -33,6 +36,7 @@ def generate(env):
     env["PRINT_CMD_LINE_FUNC"] = print_and_record
     env.Decider(summary.decider(_changed_content))
     env["RV_CACHE_ENV"].Decider(summary.decider(_changed_timestamp_then_content))
+    env.AlwaysBuild(env.Alias("ccache-stats", [], action(_show_ccache_stats, None)))
     if not SCons.Script.GetOption("help") and not SCons.Script.GetOption("clean"):
         atexit.register(_print_closing_line, summary)
 
@@ -41,6 +45,13 @@ def _print_closing_line(summary):
     line = summary.line([str(failure.node) for failure in SCons.Script.GetBuildFailures()])
     if line:
         print(line, flush=True)
+        if summary.ccache_stats_log and (ccache_line := ccache_stats.line(summary.ccache_stats_log)):
+            print(ccache_line, flush=True)
+
+
+def _show_ccache_stats(target, source, env):
+    hosttools.require("ccache")
+    return subprocess.call(["ccache", "--show-log-stats"])
 
 
 def exists(env):
