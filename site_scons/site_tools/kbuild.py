@@ -40,6 +40,13 @@ def _make_variables(env, tree, obj, ccache=True):
     }
 
 
+def _make(env, obj, goal, ccache=True):
+    """The kernel's make for `goal`, out of tree in `obj`, with the build's make variables."""
+    tree = env["RV_TREE"].path
+    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj, ccache).items()]
+    return ["make", "-C", tree, f"O={obj}", *variables, goal]
+
+
 def _ccache_environment(env):
     # Debug info names the directory a file was compiled in, where gdb looks for its source: a
     # debug kernel's compiles hash their directory (all else shares the cache across checkouts).
@@ -74,45 +81,36 @@ def _merge_config(target, source, env):
 
 
 def _build_kernel(target, source, env):
-    tree = env["RV_TREE"].path
     obj = _objdir(target)
     os.makedirs(obj, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
-    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
-    run_logged(
-        [["make", "-C", tree, f"O={obj}", *variables, "Image"]], env["RV_LOG"], extra_env=_ccache_environment(env)
-    )
+    run_logged([_make(env, obj, "Image")], env["RV_LOG"], extra_env=_ccache_environment(env))
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target, strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
 
 
-def _kconfig_make(env, target, goal):
-    tree, scratch = env["RV_TREE"].path, os.path.join(target[0].dir.abspath, "menuconfig")
-    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, scratch, ccache=False).items()]
-    return ["make", "-C", tree, f"O={scratch}", *variables, goal], scratch
+def _kconfig_scratch(source):
+    return os.path.join(source[0].dir.abspath, "menuconfig")
 
 
 def _menuconfig(target, source, env):
-    command, scratch = _kconfig_make(env, source, "menuconfig")
+    scratch = _kconfig_scratch(source)
+    command = _make(env, scratch, "menuconfig", ccache=False)
     header = f"Kept by `scons linux-menuconfig` for {env['VARIANT']}"
     print(kconfig.configure_interactively(command, source[0].abspath, scratch, env["RV_MENUCONFIG_FRAGMENT"], header))
 
 
 def _savedefconfig(target, source, env):
-    command, scratch = _kconfig_make(env, source, "savedefconfig")
+    scratch = _kconfig_scratch(source)
     os.makedirs(scratch, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(scratch, ".config"))
-    run_logged([command], env["RV_LOG"])
+    run_logged([_make(env, scratch, "savedefconfig", ccache=False)], env["RV_LOG"])
     with open(os.path.join(scratch, "defconfig")) as f:
         print(f"{f.read()}(the minimal config, against the kernel's defaults: {scratch}/defconfig)")
 
 
 def _build_gdb_scripts(target, source, env):
-    tree, obj = env["RV_TREE"].path, _objdir(target)
-    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj).items()]
-    run_logged(
-        [["make", "-C", tree, f"O={obj}", *variables, "scripts_gdb"]], env["RV_LOG"], extra_env=_ccache_environment(env)
-    )
+    run_logged([_make(env, _objdir(target), "scripts_gdb")], env["RV_LOG"], extra_env=_ccache_environment(env))
     write_if_changed(target[0].abspath, gdb.SCRIPTS_LOADER)
 
 
@@ -120,6 +118,9 @@ def LinuxKernel(env, tree, fragments, debug=False):
     hosttools.require(*KERNEL_TOOLS, env["KERNEL_CROSS"] + "gcc")
     if env["CCACHE"]:
         hosttools.require("ccache")
+    kept = kconfig.kept_fragment(env.Dir(".").srcnode().abspath, env["VARIANT"])
+    if os.path.exists(kept):
+        fragments = [*fragments, kept]
     fragments = [env.File(fragment).srcnode() for fragment in fragments]
     kconfig.requested([fragment.abspath for fragment in fragments])  # a line that is not Kconfig fails here
     compiler = env.Value(
@@ -136,9 +137,7 @@ def LinuxKernel(env, tree, fragments, debug=False):
         ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, "LINUX    $TARGET"), **overrides
     )
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig")])
-    # menuconfig keeps its changes here, the last fragment (the component's SConscript lists it)
-    fragment = env.File(f"menuconfig-{env['VARIANT']}.config").srcnode().abspath
-    configure = env.Clone(RV_MENUCONFIG_FRAGMENT=fragment, **overrides)
+    configure = env.Clone(RV_MENUCONFIG_FRAGMENT=kept, **overrides)
     configure.AlwaysBuild(configure.Alias("linux-menuconfig", config, action(_menuconfig, None)))
     configure.AlwaysBuild(configure.Alias("linux-savedefconfig", config, action(_savedefconfig, None)))
     if not debug:
