@@ -91,20 +91,22 @@ def InfoTargets(env, settings, outputs):
     variant.settings, variant.outputs = settings, {key: node.path for key, node in outputs.items()}
     build = f"#build/{env['VARIANT']}"
 
-    edges = info.dependency_edges(list(outputs.values()))
-    dot = env.Command(f"{build}/graph.dot", env.Value(info.dot(env["VARIANT"], edges)), action(_write_dot, None))
-    if "graph" in SCons.Script.COMMAND_LINE_TARGETS:
+    # Declared only when asked for: walking the graph and writing the manifest is work a build
+    # (a null build above all) has no use for.
+    requested = set(SCons.Script.COMMAND_LINE_TARGETS)
+    if "graph" in requested:
         hosttools.require("dot")
-    env.Alias("graph", env.Command(f"{build}/graph.svg", dot, action(_write_svg, None)))
-
-    manifest = env.Value(variant.manifest_csv())
-    archives = [env.File(c.archive) for c in variant.components.values() if c.archive]
-    legal = env.Command(
-        f"{build}/legal-info/manifest.csv",
-        [manifest, *archives, *env["RV_INFO"].inputs[env["VARIANT"]]],
-        action(_write_legal_info, None),
-    )
-    env.Alias("legal-info", legal)
+        edges = info.dependency_edges(list(outputs.values()))
+        dot = env.Command(f"{build}/graph.dot", env.Value(info.dot(env["VARIANT"], edges)), action(_write_dot, None))
+        env.Alias("graph", env.Command(f"{build}/graph.svg", dot, action(_write_svg, None)))
+    if "legal-info" in requested:
+        archives = [env.File(c.archive) for c in variant.components.values() if c.archive]
+        legal = env.Command(
+            f"{build}/legal-info/manifest.csv",
+            [env.Value(variant.manifest_csv()), *archives, *env["RV_INFO"].inputs[env["VARIANT"]]],
+            action(_write_legal_info, None),
+        )
+        env.Alias("legal-info", legal)
     env.AlwaysBuild(env.Alias(f"build-time-{env['VARIANT']}", [], action(_draw_build_time, None)))
     env.Alias("build-time", f"build-time-{env['VARIANT']}")
 
