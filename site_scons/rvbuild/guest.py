@@ -10,7 +10,6 @@ QEMU and is removed by the next reader.
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import shlex
@@ -19,6 +18,7 @@ import tempfile
 import time
 
 from rvbuild import BuildError, interrupt, qemu
+from rvbuild.fetch import sha256_of
 
 RECORD = "guest.json"
 SSH_WAIT_SECONDS = 180  # a boot under TCG takes 10-30 s, more on a busy machine
@@ -41,11 +41,7 @@ def remote_command(value):
 
 def digests(paths):
     """{path: sha256} of the files a guest boots."""
-    found = {}
-    for path in paths:
-        with open(path, "rb") as f:
-            found[path] = hashlib.file_digest(f, "sha256").hexdigest()
-    return found
+    return {path: sha256_of(path) for path in paths}
 
 
 def _write_record(record, facts):

@@ -6,13 +6,13 @@ are quoted and their `%` doubled.
 """
 
 import datetime
-import hashlib
 import os
 import shutil
 import socket
 import subprocess
 
 from rvbuild import BuildError
+from rvbuild.fetch import sha256_of
 
 # The name the guest's host key is known by in build/<variant>/ssh/known_hosts, whatever the port.
 HOST_KEY_ALIAS = "rvbuild-guest"
@@ -88,14 +88,6 @@ def command(
     ]
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read(path):
     try:
         with open(path) as f:
@@ -144,7 +136,7 @@ def persistent_disk(image, directory, now=None):
     image, and the message says where the old one went and why; otherwise the message is None.
     """
     overlay = os.path.join(directory, PERSIST_OVERLAY)
-    digest = _sha256(image)
+    digest = sha256_of(image)
     message = None
     if os.path.lexists(directory):
         if _read(os.path.join(directory, PERSIST_BASE_SHA256)) == digest and os.path.exists(overlay):

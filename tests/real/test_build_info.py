@@ -2,7 +2,6 @@
 matches the pinned sources, the trees and SCons' own graph."""
 
 import csv
-import hashlib
 import json
 import os
 
@@ -10,14 +9,10 @@ import pytest
 
 from helpers import ROOT, scons
 from rvbuild import lock
+from rvbuild.fetch import sha256_of
 
 BUILD = f"{ROOT}/build/rv64"
 COMPONENTS = {"linux", "opensbi", "busybox", "dropbear", "hello"}
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +31,7 @@ def test_info_names_each_component_with_its_pinned_source(info):
     assert (linux["version"], linux["origin"]["sha256"]) == (kernel_pin.debian.version, kernel_pin.sha256)
     for component in info["components"].values():
         if component["archive"]:
-            assert sha256(component["archive"]) == component["origin"]["sha256"], component["name"]
+            assert sha256_of(component["archive"]) == component["origin"]["sha256"], component["name"]
     assert info["settings"]["xlen"] == 64
     assert info["outputs"]["image"] == "build/rv64/rootfs/rootfs.ext4"
 
@@ -61,7 +56,7 @@ def test_legal_info_holds_sources_and_licence_texts(info):
     for name, row in rows.items():
         component = info["components"][name]
         if component["archive"]:
-            assert sha256(f"{legal}/sources/{row['source']}") == row["sha256 or commit"]
+            assert sha256_of(f"{legal}/sources/{row['source']}") == row["sha256 or commit"]
         for licence in row["license files"].split():
             with (
                 open(f"{legal}/licenses/{name}/{licence}", "rb") as copy,
