@@ -109,6 +109,12 @@ def apply(text, values):
     return "\n".join(lines) + "\n"
 
 
+def kept_fragment(component_dir, build_name):
+    """Where `scons <component>-menuconfig` keeps what it changed for a build: the fragment applied
+    last, when it exists."""
+    return os.path.join(component_dir, f"menuconfig-{build_name}.config")
+
+
 def changes(before, after):
     """What an interactive configuration changed, as fragment values: every symbol of `after` whose
     value differs from `before` (both from parse or read). A symbol new in `after` counts only when

@@ -120,8 +120,12 @@ def UserspaceToolchain(env):
 
 
 def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
-    """`configs`: a full config file, then fragments whose values override it."""
+    """`configs`: a full config file, then fragments whose values override it; last, the fragment
+    `scons <name>-menuconfig` kept, if any."""
     tc = UserspaceToolchain(env)
+    kept = kconfig.kept_fragment(env.Dir(".").srcnode().abspath, env["VARIANT"])
+    if os.path.exists(kept):
+        configs = [*configs, kept]
     configs = [env.File(config).srcnode() for config in configs]
     kconfig.requested([config.abspath for config in configs])  # a line that is not Kconfig fails here
     make_vars = [
@@ -141,9 +145,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
         RV_MAKE_VARS=make_vars,
         RV_TOOLCHAIN_ID=tc.identity(),
     )
-    # The package's menuconfig keeps its changes here (the component's SConscript lists it last).
-    fragment = env.File(f"menuconfig-{env['VARIANT']}.config").srcnode().abspath
-    configure = env.Clone(RV_TREE=tree, RV_MAKE_VARS=make_vars, RV_MENUCONFIG_FRAGMENT=fragment, RV_NAME=name)
+    configure = env.Clone(RV_TREE=tree, RV_MAKE_VARS=make_vars, RV_MENUCONFIG_FRAGMENT=kept, RV_NAME=name)
     configure.AlwaysBuild(configure.Alias(f"{name}-menuconfig", targets, action(_package_menuconfig, None)))
     return targets
 
