@@ -6,12 +6,19 @@ import time
 import SCons.Action
 import SCons.Errors
 
-from rvbuild import BuildError, info
+from rvbuild import BuildError, info, steps
 
 
-def action(function, label):
-    """An Action running `function`; `label` is its one-line display, e.g. "LINUX    $TARGET".
-    Build steps (those with a label) are timed for `scons build-time`."""
+def label(env, name, what="$TARGET"):
+    """Give `env` the display of step `name` as ${name}COMSTR (unless already set); returns `name`."""
+    env.SetDefault(**{f"{name}COMSTR": steps.comstr(name, what)})
+    return name
+
+
+def action(function, label=None, varlist=()):
+    """An Action running `function`, shown as ${label}COMSTR (see `label`); `varlist`: the
+    construction variables its signature includes. Build steps (those with a label) are timed for
+    `scons build-time`."""
 
     def run(target, source, env):
         started = time.time()
@@ -23,4 +30,4 @@ def action(function, label):
             if label:
                 info.record_step(target[0].path, started, time.time())
 
-    return SCons.Action.Action(run, label)
+    return SCons.Action.Action(run, f"${label}COMSTR" if label else None, varlist=list(varlist))

@@ -3,8 +3,8 @@
 The deciders SCons asks "has this dependency changed for that target?" are
 wrapped to remember every yes; when a target's action starts, its component and
 the changed dependencies are noted. Targets rebuilt with no changed file are new,
-or their build steps changed, or else one of their options (Value nodes, which
-SCons decides on without asking the deciders).
+or their build steps or settings (an action's varlist) changed, or else one of their
+options (Value nodes, which SCons decides on without asking the deciders).
 """
 
 import os
@@ -45,7 +45,7 @@ class Summary:
         causes = self.changed.get(target.path)
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
-        return "its build steps changed" if steps_changed else "its options changed"
+        return "its build steps or settings changed" if steps_changed else "its options changed"
 
     def record(self, target, built_before, steps_changed=False):
         """Note that `target`'s action is starting; returns why, in words."""

@@ -7,6 +7,7 @@ from rvbuild import BuildError
 
 DEBIAN_PACKAGE = {
     "riscv64-linux-gnu-gcc": "gcc-riscv64-linux-gnu",
+    "riscv64-linux-gnu-g++": "g++-riscv64-linux-gnu",
     "qemu-system-riscv64": "qemu-system-misc",
     "qemu-system-riscv32": "qemu-system-misc",
     "make": "make",

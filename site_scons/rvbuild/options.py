@@ -9,7 +9,6 @@ import re
 
 from rvbuild import BuildError
 
-FIRMWARES = ("opensbi", "bbl")
 # A number with an optional binary unit, as both QEMU's -m and mkfs.ext4 read it.
 SIZE = re.compile(r"^([1-9][0-9]*)([KMGT]?)$", re.IGNORECASE)
 KERNEL_VERSION = re.compile(r"^[1-9][0-9]*\.[0-9]+$")
@@ -50,11 +49,11 @@ def rootfs_size(value):
     return _size("rootfs_size", value, "32M")
 
 
-def firmware(value):
-    """ "" (the variant's own choice) or one of FIRMWARES."""
-    if value and value not in FIRMWARES:
+def firmware(value, known):
+    """ "" (the variant's own choice) or one of `known`, the firmware components."""
+    if value and value not in known:
         raise BuildError(
-            f"firmware={value} is unknown; use firmware={' or firmware='.join(FIRMWARES)} "
+            f"firmware={value} is unknown; use firmware={' or firmware='.join(known)} "
             f"(or leave it out for the variant's)"
         )
     return value

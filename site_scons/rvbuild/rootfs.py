@@ -18,7 +18,7 @@ IMAGE_TIME = BUILD_EPOCH
 
 
 @dataclass(frozen=True)
-class Install:
+class ImageFile:
     """Put the built file `source` at `path` in the image."""
 
     source: str
@@ -77,7 +77,7 @@ def stage(root, overlay, items, dirs=(), symlinks=None, permissions=None):
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             shutil.copyfile(item.source, dest)
     _normalize_modes(root)
-    modes = {item.path: item.mode for item in items if isinstance(item, Install)}
+    modes = {item.path: item.mode for item in items if isinstance(item, ImageFile)}
     for path, mode in {**modes, **(permissions or {})}.items():
         if not os.path.exists(_inside(root, path)):
             raise BuildError(f"the permissions table names {path}, which is not in the image")

@@ -42,7 +42,7 @@ class GnuToolchain:
         hosttools.require(self.tool("gcc"))
         return self
 
-    def files(self):
+    def files(self, cxx=False):
         """Files of ours the toolchain runs (none: it is Debian's)."""
         return []
 
@@ -51,14 +51,14 @@ class GnuToolchain:
 
 
 COMPILER_WRAPPER = """#!/bin/sh
-# Written by rvbuild: {triple}-{name} is zig cc for {triple}, minus the linker flags zig rejects.
+# Written by rvbuild: {triple}-{name} is zig {mode} for {triple}, minus the linker flags zig rejects.
 export ZIG_GLOBAL_CACHE_DIR="{cache}" ZIG_LOCAL_CACHE_DIR="{cache}"
 for arg do
     shift
     case $arg in -Wl,--warn-common|-Wl,--verbose|-Wl,-Map,*) continue ;; esac
     set -- "$@" "$arg"
 done
-exec "{zig}" cc -target {triple} "$@"
+exec "{zig}" {mode} -target {triple} "$@"
 """
 TOOL_WRAPPER = """#!/bin/sh
 # Written by rvbuild.
@@ -100,7 +100,8 @@ class ZigToolchain:
         ready = dataclasses.replace(self, directory=directory)
         zig, cache = self.zig(), os.path.join(directory, "cache")
         wrappers = {
-            name: COMPILER_WRAPPER.format(triple=self.triple, name=name, cache=cache, zig=zig) for name in ("gcc", "cc")
+            name: COMPILER_WRAPPER.format(triple=self.triple, name=name, mode=mode, cache=cache, zig=zig)
+            for name, mode in (("gcc", "cc"), ("cc", "cc"), ("g++", "c++"), ("c++", "c++"))
         }
         wrappers.update({name: TOOL_WRAPPER.format(command=f'"{zig}" {name}') for name in ("ar", "ranlib")})
         wrappers.update(
@@ -115,9 +116,9 @@ class ZigToolchain:
             os.chmod(path, 0o755)
         return ready
 
-    def files(self):
+    def files(self, cxx=False):
         """The wrapper scripts: what they pass to zig shapes what gets built."""
-        return [self.tool(name) for name in ("gcc", "cc", "ar", "ranlib")]
+        return [self.tool(name) for name in ("gcc", "cc", "ar", "ranlib", *(("g++", "c++") if cxx else ()))]
 
     def identity(self):
         return f"zig {_zig_version(self.zig())} -target {self.triple} | CFLAGS={self.cflags} | LDFLAGS={self.ldflags}"

@@ -28,7 +28,7 @@ def _close_build_summary(env):
 
 def _connected(env, source):
     firmware, image = source[0].abspath, source[1].abspath
-    firmware_args = [arg.replace("$FIRMWARE", firmware) for arg in env["QEMU_FIRMWARE_ARGS"]]
+    firmware_args = [env.subst(arg, source=source) for arg in env["QEMU_FIRMWARE_ARGS"]]
 
     def boot_command(port):
         return qemu.command(env["QEMU"], firmware_args, image, port, env["memory"], guest_net=env["guest_net"])

@@ -25,11 +25,11 @@ from rvbuild import hosttools, info
 from rvbuild.run import output
 
 
-def Describe(env, version, license, license_files=(), source=None, tree=None):
+def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None):
     """`source` and `tree` as given to and returned by env.SourceTree; neither for the project's own
-    components, whose source is their directory."""
+    components, whose source is their directory (`own_dir`, if not the SConscript's)."""
     local = env.get("LOCAL_SRC", {}).get(env["COMPONENT"])
-    own_dir = None if source else env.Dir(".").srcnode()
+    own_dir = None if source else own_dir or env.Dir(".").srcnode()
     component = info.Component(
         env["COMPONENT"],
         f"{version} (your tree)" if local else version,

@@ -15,7 +15,7 @@ env.LinuxKernel(tree, fragments, debug=False) declares, in the calling SConscrip
 import os
 import time
 
-from build_action import action
+from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, toolchain
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
@@ -130,11 +130,11 @@ def LinuxKernel(env, tree, fragments, debug=False):
     log = env.File("$LOG_DIR/linux.log").abspath
     overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments], RV_DEBUG=debug)
     config = env.Command(
-        "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, "KCONFIG  $TARGET"), **overrides
+        "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, label(env, "KCONFIG")), **overrides
     )
     env.Precious(config)
     kernel = env.Command(
-        ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, "LINUX    $TARGET"), **overrides
+        ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, label(env, "LINUX")), **overrides
     )
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig")])
     configure = env.Clone(RV_MENUCONFIG_FRAGMENT=kept, **overrides)
@@ -145,7 +145,7 @@ def LinuxKernel(env, tree, fragments, debug=False):
     scripts = env.Command(
         "vmlinux-gdb.py",
         config + tree.nodes + [compiler, env.Value(gdb.SCRIPTS_LOADER)],
-        action(_build_gdb_scripts, "GDB      $TARGET"),
+        action(_build_gdb_scripts, label(env, "GDB")),
         **overrides,
     )
     env.Requires(scripts, kernel)  # one make at a time in obj/

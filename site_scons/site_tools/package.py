@@ -8,19 +8,30 @@ env.KconfigPackage(name, tree, configs, outputs)    BusyBox-style: a full .confi
                                                     repo, plus fragments
 env.AutotoolsPackage(name, tree, outputs, ...)      configure + make (Dropbear; BBL as firmware)
 env.MakePackage(name, tree, outputs, make_args)     plain make with O= (OpenSBI)
-env.CrossEnvironment()                              SCons' own C builders for the target
 env.UserspaceToolchain()                            the variant's toolchain (rvbuild.toolchain)
+env.CompileWith(compiler, clang)                    the compiler, behind ccache where it helps
 
 `outputs` maps each target's name in the build directory to the file make leaves under obj/.
+`toolchain`: "userspace" (the variant's, static) or "kernel" (the kernel's cross compiler, for
+firmware, which chooses its own flags). A step is shown as <NAME>COMSTR, e.g. BUSYBOXCOMSTR.
 """
 
 import os
 import shutil
 
-from build_action import action
+from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, toolchain
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
+
+# What a package's build is made with besides its files: its action's signature includes them.
+# The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is one of them.
+SETTINGS = ("RV_BUILD_EPOCH", "RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS", "RV_OUTPUTS")
+
+
+def CompileWith(env, compiler, clang=False):
+    """`compiler` behind ccache (ccache=1), where ccache helps: GNU compilers, not zig's clang."""
+    return f"ccache {compiler}" if env["CCACHE"] and not clang else compiler
 
 
 def _objdir(target):
@@ -33,9 +44,10 @@ def _prepared_objdir(target, env):
     objects compiled the old way."""
     obj = _objdir(target)
     record = os.path.join(obj, ".rvbuild-settings")
-    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == env["RV_SETTINGS"]):
+    settings = repr([env.get(name) for name in SETTINGS])
+    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == settings):
         shutil.rmtree(obj)
-    write_if_changed(record, env["RV_SETTINGS"])
+    write_if_changed(record, settings)
     return obj
 
 
@@ -43,11 +55,6 @@ def _copy_outputs(env, target):
     obj = _objdir(target)
     for node, built in zip(target, env["RV_OUTPUTS"], strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
-
-
-def _compile_with(env, compiler, clang=False):
-    """`compiler` behind ccache (ccache=1), where ccache helps: GNU compilers, not zig's clang."""
-    return f"ccache {compiler}" if env["CCACHE"] and not clang else compiler
 
 
 def _prefix_map(env):
@@ -91,19 +98,14 @@ def _make_package(target, source, env):
     _copy_outputs(env, target)
 
 
-def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
+def _declare(env, name, function, tree, outputs, inputs, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
     hosttools.require("make", *RUN_TOOLS, *(["ccache"] if env["CCACHE"] else []))
-    # The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is an input like any other.
-    settings = repr(
-        [BUILD_EPOCH] + [overrides.get(key) for key in ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]
-    )
     targets = env.Command(
         list(outputs),
-        tree.nodes + list(inputs) + [env.Value(settings)],
-        action(function, f"{label:<8} $TARGET"),
+        tree.nodes + list(inputs),
+        action(function, label(env, name.upper()), varlist=SETTINGS),
         RV_TREE=tree,
-        RV_SETTINGS=settings,
         RV_OUTPUTS=list(outputs.values()),
         RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath,
         **overrides,
@@ -119,6 +121,14 @@ def UserspaceToolchain(env):
     return chosen.prepare(env.Dir(f"#build/toolchains/{name}").abspath)
 
 
+def _toolchain(env, which):
+    if which == "kernel":
+        return toolchain.GnuToolchain(env["KERNEL_CROSS"].rstrip("-"), ldflags="").prepare(None)
+    if which == "userspace":
+        return UserspaceToolchain(env)
+    raise ValueError(f"toolchain={which!r}: use 'userspace' or 'kernel'")
+
+
 def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     """`configs`: a full config file, then fragments whose values override it; last, the fragment
     `scons <name>-menuconfig` kept, if any."""
@@ -130,7 +140,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     kconfig.requested([config.abspath for config in configs])  # a line that is not Kconfig fails here
     make_vars = [
         f"CROSS_COMPILE={tc.prefix}",
-        f"CC={_compile_with(env, tc.tool('gcc'), tc.clang)}",
+        f"CC={CompileWith(env, tc.tool('gcc'), tc.clang)}",
         f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip(),
     ]
     targets = _declare(
@@ -140,13 +150,12 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
         tree,
         outputs,
         configs + env.File(tc.files()),
-        name.upper(),
         RV_CONFIG=[config.abspath for config in configs],
         RV_MAKE_VARS=make_vars,
         RV_TOOLCHAIN_ID=tc.identity(),
     )
     configure = env.Clone(RV_TREE=tree, RV_MAKE_VARS=make_vars, RV_MENUCONFIG_FRAGMENT=kept, RV_NAME=name)
-    configure.AlwaysBuild(configure.Alias(f"{name}-menuconfig", targets, action(_package_menuconfig, None)))
+    configure.AlwaysBuild(configure.Alias(f"{name}-menuconfig", targets, action(_package_menuconfig)))
     return targets
 
 
@@ -159,86 +168,49 @@ def _package_menuconfig(target, source, env):
 
 
 def AutotoolsPackage(
-    env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None, inputs=(), firmware=False
+    env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None, inputs=(), toolchain="userspace"
 ):
-    """A configure/make package for the userspace toolchain, or with firmware=True for the
-    kernel's cross compiler, letting the package choose its own flags."""
+    """configure (for the toolchain's host, with its compiler and flags) and make."""
     extra = {dest: env.File(path).srcnode() for dest, path in (extra_files or {}).items()}
-    if firmware:
-        cross = env["KERNEL_CROSS"]
-        hosttools.require(cross + "gcc")
-        configure = [f"--host={cross.rstrip('-')}", f"CC={_compile_with(env, cross + 'gcc')}"]
-        identity = toolchain.compiler_version(cross + "gcc")
-    else:
-        tc = UserspaceToolchain(env)
-        configure = [
-            f"--host={tc.triple}",
-            f"CC={_compile_with(env, tc.tool('gcc'), tc.clang)}",
-            f"LDFLAGS={tc.ldflags}",
-            *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []),
-        ]
-        identity = tc.identity()
-        inputs = [*inputs, *env.File(tc.files())]
+    tc = _toolchain(env, toolchain)
+    configure = [
+        f"--host={tc.triple}",
+        f"CC={CompileWith(env, tc.tool('gcc'), tc.clang)}",
+        *([f"LDFLAGS={tc.ldflags}"] if tc.ldflags else []),
+        *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []),
+    ]
     return _declare(
         env,
         name,
         _autotools_package,
         tree,
         outputs,
-        [*extra.values(), *inputs],
-        name.upper(),
+        [*extra.values(), *inputs, *env.File(tc.files())],
         RV_EXTRA_FILES=extra,
         RV_CONFIGURE_ARGS=[*configure, f"CPPFLAGS={_prefix_map(env)}", *configure_args],
         RV_MAKE_VARS=list(make_args),
-        RV_TOOLCHAIN_ID=identity,
+        RV_TOOLCHAIN_ID=tc.identity(),
     )
 
 
-def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), compiler=None):
-    """Plain make with O=; with `compiler`, make's CC is that compiler."""
-    if compiler:
-        hosttools.require(compiler)
-        make_args = [*make_args, f"CC={_compile_with(env, compiler)} {_prefix_map(env)}"]
+def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="kernel"):
+    """Plain make with O=, its CC the toolchain's compiler."""
+    tc = _toolchain(env, toolchain)
     return _declare(
         env,
         name,
         _make_package,
         tree,
         outputs,
-        inputs,
-        name.upper(),
-        RV_MAKE_VARS=list(make_args),
-        RV_TOOLCHAIN_ID=toolchain.compiler_version(compiler) if compiler else "",
+        [*inputs, *env.File(tc.files())],
+        RV_MAKE_VARS=[*make_args, f"CC={CompileWith(env, tc.tool('gcc'), tc.clang)} {_prefix_map(env)}"],
+        RV_TOOLCHAIN_ID=tc.identity(),
     )
-
-
-def CrossEnvironment(env):
-    """An Environment whose C builders compile and link for the target, statically."""
-    tc = UserspaceToolchain(env)
-    cross = env.Clone(
-        tools=["gcc", "gnulink"],
-        CC=_compile_with(env, tc.tool("gcc"), tc.clang),
-        LINK=tc.tool("gcc"),
-        CFLAGS=["-O2", "-Wall", *tc.cflags.split()],
-        LINKFLAGS=tc.ldflags.split(),
-        CCCOMSTR="CC       $TARGET",
-        LINKCOMSTR="LINK     $TARGET",
-    )
-    cross["RV_TOOLCHAIN_VALUE"] = env.Value(tc.identity())
-    cross.AddMethod(CrossProgram)
-    return cross
-
-
-def CrossProgram(env, target, sources):
-    objects = env.Object(sources)
-    # SCons signs the command line, not the compiler binary: add the compiler's version.
-    env.Depends(objects, env["RV_TOOLCHAIN_VALUE"])
-    return env.Program(target, objects)
 
 
 def generate(env):
-    env.SetDefault(LOG_DIR="logs")
-    for method in (UserspaceToolchain, KconfigPackage, AutotoolsPackage, MakePackage, CrossEnvironment):
+    env.SetDefault(LOG_DIR="logs", RV_BUILD_EPOCH=BUILD_EPOCH)
+    for method in (UserspaceToolchain, CompileWith, KconfigPackage, AutotoolsPackage, MakePackage):
         env.AddMethod(method)
 
 

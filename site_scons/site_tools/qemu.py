@@ -2,7 +2,7 @@
 for gdb, and gdb on the kernel) for one built variant.
 
 env.BootTargets(firmware, image, firmware_args, ssh_key, known_hosts, persist_dir, vmlinux,
-gdb_scripts); "$FIRMWARE" in firmware_args stands for the firmware's path; gdb_scripts is the
+gdb_scripts); firmware_args are substituted with the firmware as $SOURCE; gdb_scripts is the
 vmlinux-gdb.py beside vmlinux of a debug=1 kernel, or empty. Boot options (memory, ssh_port,
 persist, guest_net, gdb_port, gdb) are read when the target runs, so changing them rebuilds
 nothing. persist=1 boots the qcow2 overlay in persist_dir (rvbuild.qemu.persistent_disk) instead
@@ -28,7 +28,7 @@ def _qemu_command(env, source, **options):
     """QEMU on the built firmware and image, as the boot options say; and its console log."""
     hosttools.require(env["QEMU"])
     qemu.require_free_port(env["ssh_port"])
-    firmware_args = [arg.replace("$FIRMWARE", source[0].abspath) for arg in env["QEMU_FIRMWARE_ARGS"]]
+    firmware_args = [env.subst(arg, source=source) for arg in env["QEMU_FIRMWARE_ARGS"]]
     log = env.File("$LOG_DIR/console.log").abspath
     disk, disk_format = source[1].abspath, "raw"
     if env["persist"]:

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import subprocess
 
-from build_action import action
+from build_action import action, label
 from rvbuild import BuildError, hosttools, qemu, rootfs
 from rvbuild.run import RUN_TOOLS, output
 
@@ -53,7 +53,7 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
     return env.Command(
         target,
         nodes + overlay_files + [permissions, layout, assembly],
-        action(_rootfs, "ROOTFS   $TARGET"),
+        action(_rootfs, label(env, "ROOTFS")),
         RV_ROOTFS=spec,
     )
 
@@ -70,7 +70,7 @@ def _keygen(target, source, env):
 
 def SshKeyPair(env, target):
     hosttools.require("ssh-keygen")
-    pair = env.Command([target, target + ".pub"], [], action(_keygen, "SSHKEY   $TARGET"))
+    pair = env.Command([target, target + ".pub"], [], action(_keygen, label(env, "SSHKEY")))
     env.NoClean(pair)
     env.Precious(pair)
     return pair
@@ -109,9 +109,10 @@ def SshHostKey(env, target):
     hosttools.require("dropbearconvert")
     private, _ = env.SshKeyPair(target)
     directory = os.path.dirname(target)
-    dropbear = env.Command(f"{directory}/dropbear_ed25519_host_key", private, action(_dropbear_key, "HOSTKEY  $TARGET"))
+    show = label(env, "HOSTKEY")
+    dropbear = env.Command(f"{directory}/dropbear_ed25519_host_key", private, action(_dropbear_key, show))
     known_hosts = env.Command(
-        f"{directory}/known_hosts", [private, env.Value(qemu.HOST_KEY_ALIAS)], action(_known_hosts, "HOSTKEY  $TARGET")
+        f"{directory}/known_hosts", [private, env.Value(qemu.HOST_KEY_ALIAS)], action(_known_hosts, show)
     )
     return dict(dropbear=dropbear[0], known_hosts=known_hosts[0])
 

@@ -18,7 +18,7 @@ so an edit there reruns the component's make, and nothing is hashed file by file
 import os
 from dataclasses import dataclass
 
-from build_action import action
+from build_action import action, label
 from rvbuild import fetch, hosttools, unpack
 from rvbuild.fingerprint import fingerprint
 
@@ -59,9 +59,9 @@ def FetchSource(env, source):
     archive = env.File(os.path.join(env.subst("$DL_DIR"), source.filename))
     if not archive.has_builder():
         if isinstance(source, fetch.GitSource):
-            pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, "GIT      $TARGET")
+            pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, label(env["RV_CACHE_ENV"], "GIT"))
         else:
-            pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, "FETCH    $TARGET")
+            pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, label(env["RV_CACHE_ENV"], "FETCH"))
         env["RV_CACHE_ENV"].Command(
             archive, env.Value(f"{source.filename} {pinned}"), fetch_action, RV_SOURCE=source, PROGRESS=env["PROGRESS"]
         )
@@ -103,7 +103,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     env["RV_CACHE_ENV"].Command(
         anchor_node,
         [FetchSource(env, source), identity] + patches,
-        action(_unpack, "UNPACK   $TARGET.dir"),
+        action(_unpack, label(env["RV_CACHE_ENV"], "UNPACK", "$TARGET.dir")),
         RV_UNPACK=unpack_spec,
         PROGRESS=env["PROGRESS"],
     )

@@ -13,16 +13,16 @@ import threading
 import time
 
 from helpers import ROOT, scons
-from rvbuild import kconfig
+from rvbuild import components, kconfig
+from rvbuild.steps import STEP
 
-ACTION = re.compile(r"^([A-Z]+)\s+build/rv64/([a-z0-9_-]+)/", re.MULTILINE)
 FAKES = {"linux": "fake-linux", "busybox": "fake-busybox", "dropbear": "fake-dropbear", "opensbi": "fake-opensbi"}
 
 
 def copy_project(path):
     """Copy the project's build files to `path`, and the fake trees to `path`/fixtures."""
     os.makedirs(path, exist_ok=True)
-    for name in ("SConstruct", "site_scons", "components", "variants"):
+    for name in ("SConstruct", "site_scons", "components", "programs", "variants"):
         copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
         copy(f"{ROOT}/{name}", f"{path}/{name}")
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
@@ -55,8 +55,12 @@ class Project:
     def build(self, *args):
         """Run `scons image`; returns (labels of the actions that ran, components they belong to, output)."""
         result = self.scons("image", *args)
-        ran = ACTION.findall(result.stdout)
+        ran = [(label, component) for label, variant, component in STEP.findall(result.stdout) if variant == "rv64"]
         return {label for label, _ in ran}, {component for _, component in ran}, result.stdout
+
+    def component_count(self, firmware="opensbi", packages=()):
+        """How many components an rv64 image of this project has (the closing line counts them)."""
+        return len(components.listed(components.for_image(components.discover(self.path), firmware, packages)))
 
     def up_to_date(self, *args):
         return self.scons("-q", "image", *args, check=False).returncode == 0

@@ -89,7 +89,7 @@ def fails_in_one_line(result):
             "rootfs_size=garbage",
             "rootfs_size=garbage is not a size; use a whole number with K, M, G or T, e.g. rootfs_size=32M",
         ),
-        ("firmware=uboot", "firmware=uboot is unknown; use firmware=opensbi or firmware=bbl"),
+        ("firmware=uboot", "firmware=uboot is unknown; use firmware=bbl or firmware=opensbi"),
         ("kernel=abc", "kernel=abc is not a Linux version like 6.1 or 6.12"),
         ("kernel=9.9", "no pin for Linux 9.9 ("),
         ("persist=maybe", "Invalid value for boolean variable: 'maybe'; `scons -h` lists the options"),

@@ -16,15 +16,15 @@ import time
 import pytest
 
 from helpers import ROOT, scons
+from rvbuild.steps import STEP
 
 BUILD = f"{ROOT}/build/rv64"
-ACTION = re.compile(r"^([A-Z]+)\s+build/rv64/([a-z0-9_-]+)/", re.MULTILINE)
 FRAGMENT = "components/linux/virt.config"
 
 
 def build(*args):
     result = scons("image", *args, log=f"{ROOT}/build/test-scons.log")
-    return {component for _, component in ACTION.findall(result.stdout)}
+    return {component for _, variant, component in STEP.findall(result.stdout) if variant == "rv64"}
 
 
 def read(path):

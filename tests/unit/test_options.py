@@ -45,9 +45,9 @@ def test_rootfs_size_needs_a_unit(value):
 
 
 def test_firmware_is_empty_or_known():
-    assert [options.firmware(value) for value in ("", "opensbi", "bbl")] == ["", "opensbi", "bbl"]
+    assert [options.firmware(value, ("opensbi", "bbl")) for value in ("", "opensbi", "bbl")] == ["", "opensbi", "bbl"]
     with pytest.raises(BuildError, match=r"^firmware=uboot is unknown; use firmware=opensbi or firmware=bbl"):
-        options.firmware("uboot")
+        options.firmware("uboot", ("opensbi", "bbl"))
 
 
 def test_kernel_is_empty_or_a_version():

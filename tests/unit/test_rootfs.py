@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from rvbuild import BuildError
-from rvbuild.rootfs import BusyBoxLinks, Install, make_ext4, pin_inode_times, read_permissions, stage
+from rvbuild.rootfs import BusyBoxLinks, ImageFile, make_ext4, pin_inode_times, read_permissions, stage
 
 
 def debugfs(image, request):
@@ -22,9 +22,9 @@ def stage_tree(tmp_path, name="root"):
     links = tmp_path / "busybox.links"
     links.write_text("/bin/sh\n/sbin/init\n/usr/bin/env\n")
     items = [
-        Install(str(binary), "/bin/busybox"),
+        ImageFile(str(binary), "/bin/busybox"),
         BusyBoxLinks(str(links)),
-        Install(str(links), "/root/.ssh/authorized_keys", 0o600),
+        ImageFile(str(links), "/root/.ssh/authorized_keys", 0o600),
     ]
     root = tmp_path / name
     stage(

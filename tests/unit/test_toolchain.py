@@ -13,7 +13,7 @@ def test_zig_compiler_wrapper_filters_flags_zig_rejects(tmp_path):
     wrapper = tmp_path / "riscv32-linux-musl-gcc"
     wrapper.write_text(
         toolchain.COMPILER_WRAPPER.format(
-            triple="riscv32-linux-musl", name="gcc", cache=tmp_path / "cache", zig=fake_zig
+            triple="riscv32-linux-musl", name="gcc", mode="cc", cache=tmp_path / "cache", zig=fake_zig
         )
     )
     wrapper.chmod(0o755)

@@ -1,0 +1,87 @@
+"""SCons tool: the user's own programs, programs/<name>/, compiled with SCons' C and C++ builders
+for the variant's target, statically.
+
+A folder of C (.c) and C++ (.cc, .cpp, .cxx) files is a program, installed as /usr/bin/<name>.
+An optional program.py in it says more, in plain assignments (every one optional):
+
+    install = "/usr/sbin/name"                  where the program goes
+    sources = ["main.c", "util.c"]              instead of every source file in the folder
+    files = {"name.conf": "/etc/name.conf"}     more files of the folder to put in the image
+    cflags = ["-DNDEBUG"]                       more compiler flags (C and C++)
+    libs = ["m"]                                libraries to link with
+    version = "1.0"; license = "MIT"            what `scons info` and `legal-info` say of it
+
+env.UserProgram(directory, build_dir) -> the items (rvbuild.rootfs.ImageFile) the image gets.
+"""
+
+import os
+import runpy
+
+from build_action import label
+from rvbuild import BuildError, hosttools
+from rvbuild.rootfs import ImageFile
+
+C_SUFFIXES = (".c",)
+CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
+DEFAULTS = {"files": {}, "cflags": [], "libs": [], "version": "", "license": "the project's own"}
+TYPES = {"install": str, "sources": list, "files": dict, "cflags": list, "libs": list, "version": str, "license": str}
+
+
+def _settings(directory, name):
+    path = os.path.join(directory, "program.py")
+    declared = runpy.run_path(path) if os.path.exists(path) else {}
+    settings = {key: value for key, value in declared.items() if not key.startswith("_")}
+    for key, value in settings.items():
+        if key not in TYPES:
+            raise BuildError(f"{path}: unknown setting {key!r}; a program may set {', '.join(TYPES)}")
+        if not isinstance(value, TYPES[key]):
+            raise BuildError(f"{path}: {key} must be a {TYPES[key].__name__}, not {value!r}")
+    if "sources" not in settings:
+        settings["sources"] = sorted(f for f in os.listdir(directory) if f.endswith(C_SUFFIXES + CXX_SUFFIXES))
+    if not settings["sources"]:
+        raise BuildError(f"{directory} has no C or C++ source (*.c, *.cc, *.cpp, *.cxx) and no program.py naming any")
+    return dict(DEFAULTS, install=f"/usr/bin/{name}", **settings)
+
+
+def UserProgram(env, directory, build_dir):
+    source_dir = env.Dir(f"#{directory}")
+    name = os.path.basename(directory)
+    settings = _settings(source_dir.abspath, name)
+    env.Describe(settings["version"] or "-", settings["license"], own_dir=source_dir)
+    tc = env.UserspaceToolchain()
+    cxx = any(source.endswith(CXX_SUFFIXES) for source in settings["sources"])
+    if cxx and not tc.clang:
+        hosttools.require(tc.tool("g++"))
+    flags = ["-O2", "-Wall", *tc.cflags.split(), *settings["cflags"]]
+    cross = env.Clone(
+        tools=["gcc", "g++", "gnulink"],
+        CC=env.CompileWith(tc.tool("gcc"), tc.clang),
+        CXX=env.CompileWith(tc.tool("g++"), tc.clang),
+        LINK=tc.tool("g++" if cxx else "gcc"),
+        CFLAGS=flags,
+        CXXFLAGS=flags,
+        LINKFLAGS=tc.ldflags.split(),
+        LIBS=settings["libs"],
+    )
+    for step in ("CC", "CXX", "LINK"):
+        label(cross, step)
+    env.VariantDir(build_dir, source_dir, duplicate=False)
+    objects = cross.Object([f"#{build_dir}/{source}" for source in settings["sources"]])
+    # SCons signs the command line, not the compiler binary: add the compiler's version.
+    cross.Depends(objects, [env.Value(tc.identity()), *env.File(tc.files(cxx))])
+    program = cross.Program(f"#{build_dir}/{name}", objects)
+    installed = [ImageFile(program[0], settings["install"])]
+    for file, path in settings["files"].items():
+        node = source_dir.File(file)
+        if not os.path.exists(node.abspath):
+            raise BuildError(f"{directory}/program.py: files names {file}, which is not in {directory}/")
+        installed.append(ImageFile(node, path, 0o755 if os.access(node.abspath, os.X_OK) else 0o644))
+    return installed
+
+
+def generate(env):
+    env.AddMethod(UserProgram)
+
+
+def exists(env):
+    return True
