@@ -30,3 +30,8 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def debugfs(image, request):
+    """What debugfs answers to `request` (e.g. "stat /etc/shadow") about the ext4 image."""
+    return subprocess.run(["debugfs", "-R", request, image], capture_output=True, text=True).stdout

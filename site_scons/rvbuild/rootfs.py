@@ -54,34 +54,82 @@ def _inside(root, path):
     return os.path.join(root, path.lstrip("/"))
 
 
-def stage(root, overlay, items, dirs=(), symlinks=None, permissions=None):
-    """Build the tree `root` afresh from the overlay, the packages' files and the tables."""
+def _destination(root, path, made_links):
+    """Where `path` goes under `root`, its directories made. Never through a link (a link is read in
+    the guest: on the host it may lead out of the image, onto the host's own files), and never over
+    one that staging did not make itself (`made_links`, BusyBox's applet links)."""
+    parts = path.strip("/").split("/")
+    dest = root
+    for depth, part in enumerate(parts, 1):
+        dest = os.path.join(dest, part)
+        if not os.path.islink(dest):
+            if depth < len(parts) and not os.path.isdir(dest):
+                os.makedirs(dest)
+            continue
+        if depth == len(parts) and dest in made_links:
+            os.unlink(dest)
+            made_links.discard(dest)
+            continue
+        link = "/" + "/".join(parts[:depth])
+        raise BuildError(
+            f"cannot put {path} in the image: {link} there is a link (to {os.readlink(dest)}); "
+            f"install to the path it stands for instead"
+        )
+    return dest
+
+
+def _copy_overlay(overlay, root, made_links):
+    for directory, subdirs, files in os.walk(overlay):
+        relative = os.path.relpath(directory, overlay)
+        for name in sorted(subdirs + files):
+            source = os.path.join(directory, name)
+            path = os.path.normpath(os.path.join("/", relative, name))
+            if os.path.isdir(source) and not os.path.islink(source):
+                dest = _inside(root, path)
+                if not os.path.isdir(dest) or os.path.islink(dest):
+                    os.mkdir(_destination(root, path, made_links))
+                continue
+            dest = _destination(root, path, made_links)
+            if os.path.islink(source):
+                if os.path.lexists(dest):
+                    os.unlink(dest)
+                os.symlink(os.readlink(source), dest)
+            else:
+                shutil.copy2(source, dest)
+
+
+def stage(root, overlays, items, dirs=(), symlinks=None, permissions=None):
+    """Build the tree `root` afresh: the tables' directories and links, the packages' files, then
+    each overlay in order, a later one's file replacing an earlier one's."""
     if os.path.exists(root):
         shutil.rmtree(root)
-    shutil.copytree(overlay, root, symlinks=True)
+    os.makedirs(root)
+    made_links = set()
     for directory in dirs:
         os.makedirs(_inside(root, directory), exist_ok=True)
     for link, target in (symlinks or {}).items():
-        os.makedirs(os.path.dirname(_inside(root, link)), exist_ok=True)
-        os.symlink(target, _inside(root, link))
+        os.symlink(target, _destination(root, link, made_links))
     for item in items:
         if isinstance(item, BusyBoxLinks):
             with open(item.source) as f:
                 for applet in f.read().split():
-                    dest = _inside(root, applet)
-                    if not os.path.lexists(dest):
-                        os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    if not os.path.lexists(_inside(root, applet)):
+                        dest = _destination(root, applet, made_links)
                         os.symlink(item.binary, dest)
+                        made_links.add(dest)
         else:
-            dest = _inside(root, item.path)
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            shutil.copyfile(item.source, dest)
+            shutil.copyfile(item.source, _destination(root, item.path, made_links))
+    for overlay in overlays:
+        _copy_overlay(overlay, root, made_links)
     _normalize_modes(root)
     modes = {item.path: item.mode for item in items if isinstance(item, ImageFile)}
     for path, mode in {**modes, **(permissions or {})}.items():
-        if not os.path.exists(_inside(root, path)):
-            raise BuildError(f"the permissions table names {path}, which is not in the image")
-        os.chmod(_inside(root, path), mode)
+        inside = _inside(root, path)
+        if os.path.realpath(inside) != _inside(os.path.realpath(root), os.path.normpath(path)) or not (
+            os.path.exists(inside)  # through a link, or missing
+        ):
+            raise BuildError(f"the permissions table names {path}, which is not a file or directory in the image")
+        os.chmod(inside, mode)
     for directory, subdirs, files in os.walk(root):
         for name in subdirs + files:
             os.utime(os.path.join(directory, name), (IMAGE_TIME, IMAGE_TIME), follow_symlinks=False)

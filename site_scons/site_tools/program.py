@@ -40,7 +40,7 @@ def _settings(directory, name):
         settings["sources"] = sorted(f for f in os.listdir(directory) if f.endswith(C_SUFFIXES + CXX_SUFFIXES))
     if not settings["sources"]:
         raise BuildError(f"{directory} has no C or C++ source (*.c, *.cc, *.cpp, *.cxx) and no program.py naming any")
-    return dict(DEFAULTS, install=f"/usr/bin/{name}", **settings)
+    return {**DEFAULTS, "install": f"/usr/bin/{name}", **settings}
 
 
 def UserProgram(env, directory, build_dir):

@@ -1,6 +1,9 @@
 """SCons tool: the root filesystem image, the SSH key pair that logs into it, and its host key.
 
-env.RootFilesystem(target, items, overlay, permissions, dirs, symlinks, size)
+env.RootFilesystem(target, items, overlays, dirs, symlinks, size)
+                         overlays: folders copied over the packages' files in order, each with
+                         the modes of its table <folder>.permissions beside it, if there is one
+env.ProjectOverlays()    the project's overlays for the variant: overlays/common, overlays/<variant>
 env.SshKeyPair(target)   generated once per build directory; its .pub is authorized in the image
 env.SshHostKey(target)   the guest's host key, generated once per build directory: a key pair at
                          `target`, its Dropbear form for the image, and the known_hosts file that
@@ -19,29 +22,29 @@ from rvbuild.run import RUN_TOOLS, output
 def _rootfs(target, source, env):
     spec = env["RV_ROOTFS"]
     root = os.path.join(target[0].dir.abspath, "rootfs")
-    rootfs.stage(
-        root,
-        spec["overlay"],
-        spec["items"],
-        spec["dirs"],
-        spec["symlinks"],
-        rootfs.read_permissions(spec["permissions"]),
-    )
+    permissions = {}
+    for table in spec["permissions"]:
+        permissions.update(rootfs.read_permissions(table))
+    rootfs.stage(root, spec["overlays"], spec["items"], spec["dirs"], spec["symlinks"], permissions)
     rootfs.make_ext4(root, target[0].abspath, spec["size"])
 
 
-def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=None, size="64M"):
+def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="64M"):
     hosttools.require("fakeroot", "mkfs.ext4", "debugfs", *RUN_TOOLS)
-    overlay = env.Dir(overlay).srcnode()
-    permissions = env.File(permissions).srcnode()
+    overlays = [env.Dir(overlay).srcnode() for overlay in overlays]
+    tables = [env.File(f"{overlay.abspath}.permissions") for overlay in overlays]
+    tables = [table for table in tables if os.path.exists(table.abspath)]
     overlay_files = [
-        env.File(os.path.join(directory, name)) for directory, _, names in os.walk(overlay.abspath) for name in names
+        env.File(os.path.join(directory, name))
+        for overlay in overlays
+        for directory, _, names in os.walk(overlay.abspath)
+        for name in names
     ]
     nodes = [item.source for item in items]
     resolved = [dataclasses.replace(item, source=item.source.abspath) for item in items]
     spec = dict(
-        overlay=overlay.abspath,
-        permissions=permissions.abspath,
+        overlays=[overlay.abspath for overlay in overlays],
+        permissions=[table.abspath for table in tables],
         items=resolved,
         dirs=list(dirs),
         symlinks=dict(symlinks or {}),
@@ -52,10 +55,20 @@ def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=N
     assembly = env.File(rootfs.__file__)
     return env.Command(
         target,
-        nodes + overlay_files + [permissions, layout, assembly],
+        nodes + overlay_files + tables + [layout, assembly],
         action(_rootfs, label(env, "ROOTFS")),
         RV_ROOTFS=spec,
     )
+
+
+def ProjectOverlays(env):
+    top = env.Dir("#overlays")
+    names = sorted(os.listdir(top.abspath)) if os.path.isdir(top.abspath) else []
+    known = ["common", *env["VARIANT_NAMES"]]
+    for name in names:
+        if os.path.isdir(os.path.join(top.abspath, name)) and name not in known:
+            raise BuildError(f"overlays/{name} is for no variant; name it common or one of: {', '.join(known[1:])}")
+    return [top.Dir(name) for name in ("common", env["VARIANT_NAME"]) if name in names]
 
 
 def _keygen(target, source, env):
@@ -119,6 +132,7 @@ def SshHostKey(env, target):
 
 def generate(env):
     env.AddMethod(RootFilesystem)
+    env.AddMethod(ProjectOverlays)
     env.AddMethod(SshKeyPair)
     env.AddMethod(SshHostKey)
 

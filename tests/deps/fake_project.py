@@ -22,9 +22,10 @@ FAKES = {"linux": "fake-linux", "busybox": "fake-busybox", "dropbear": "fake-dro
 def copy_project(path):
     """Copy the project's build files to `path`, and the fake trees to `path`/fixtures."""
     os.makedirs(path, exist_ok=True)
-    for name in ("SConstruct", "site_scons", "components", "programs", "variants"):
-        copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
-        copy(f"{ROOT}/{name}", f"{path}/{name}")
+    for name in ("SConstruct", "site_scons", "components", "programs", "modules", "overlays", "variants"):
+        if os.path.exists(f"{ROOT}/{name}"):
+            copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
+            copy(f"{ROOT}/{name}", f"{path}/{name}")
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
     # The fake Kconfig knows the symbols the real fragments use, and two HZ choices.
     known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config"))) + ["CONFIG_HZ_100", "CONFIG_HZ_250"]

@@ -1,16 +1,12 @@
 """The image is assembled for real (fakeroot + mkfs.ext4) and read back with debugfs."""
 
 import os
-import subprocess
 
 import pytest
 
+from helpers import debugfs
 from rvbuild import BuildError
 from rvbuild.rootfs import BusyBoxLinks, ImageFile, make_ext4, pin_inode_times, read_permissions, stage
-
-
-def debugfs(image, request):
-    return subprocess.run(["debugfs", "-R", request, image], capture_output=True, text=True).stdout
 
 
 def stage_tree(tmp_path, name="root"):
@@ -29,7 +25,7 @@ def stage_tree(tmp_path, name="root"):
     root = tmp_path / name
     stage(
         str(root),
-        str(overlay),
+        [str(overlay)],
         items,
         dirs=["/proc", "/root"],
         symlinks={"/var/run": "/run"},
@@ -49,6 +45,51 @@ def test_stage_lays_out_packages_links_and_modes(tree):
     assert os.stat(tree / "bin/busybox").st_mode & 0o777 == 0o755
     assert os.stat(tree / "etc/shadow").st_mode & 0o777 == 0o600
     assert os.stat(tree / "root").st_mode & 0o777 == 0o700
+
+
+def test_a_file_installed_over_an_applet_link_replaces_the_link_not_busybox(tmp_path):
+    links = tmp_path / "busybox.links"
+    links.write_text("/usr/bin/env\n")
+    busybox, env = tmp_path / "busybox", tmp_path / "env"
+    busybox.write_text("busybox")
+    env.write_text("a real env")
+    root = tmp_path / "root"
+    stage(
+        str(root),
+        [],
+        [ImageFile(str(busybox), "/bin/busybox"), BusyBoxLinks(str(links)), ImageFile(str(env), "/usr/bin/env")],
+    )
+    assert not os.path.islink(root / "usr/bin/env") and (root / "usr/bin/env").read_text() == "a real env"
+    assert (root / "bin/busybox").read_text() == "busybox"
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "/etc/x/passwd"])
+def test_staging_never_writes_through_or_over_a_link_it_did_not_make(tmp_path, path):
+    """An overlay's link to a host path (absolute links are read in the guest, not on the host)."""
+    host = tmp_path / "host"
+    (host / "x").mkdir(parents=True)
+    (host / "passwd").write_text("the host's own")
+    overlay = tmp_path / "overlay"
+    (overlay / "etc").mkdir(parents=True)
+    os.symlink(host, overlay / "etc/x")
+    os.symlink(host / "passwd", overlay / "etc/passwd")
+    later = tmp_path / "later"
+    (later / os.path.dirname(path).lstrip("/")).mkdir(parents=True, exist_ok=True)
+    (later / path.lstrip("/")).write_text("root:x:0:0::/root:/bin/sh\n")
+    with pytest.raises(BuildError, match=r"cannot put /etc/\S+ in the image: /etc/(x|passwd) there is a link"):
+        stage(str(tmp_path / "root"), [str(overlay), str(later)], [])
+    assert (host / "passwd").read_text() == "the host's own" and not (host / "x/passwd").exists()
+
+
+def test_a_later_overlay_replaces_an_earlier_ones_file(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for overlay, text in ((first, "first"), (second, "second")):
+        (overlay / "etc").mkdir(parents=True)
+        (overlay / "etc/motd").write_text(text)
+    (first / "etc/issue").write_text("kept")
+    stage(str(tmp_path / "root"), [str(first), str(second)], [])
+    assert (tmp_path / "root/etc/motd").read_text() == "second"
+    assert (tmp_path / "root/etc/issue").read_text() == "kept"
 
 
 def test_image_files_belong_to_root_with_their_modes(tree, tmp_path):

@@ -1,0 +1,82 @@
+"""Adding to the image takes one folder and no other file: a program in programs/, an overlay in
+overlays/. Real scons on a copy of the project (fake make-based trees; the programs compile for
+real with the cross compilers), the image read back with debugfs."""
+
+import os
+import subprocess
+
+from helpers import debugfs
+
+GREET_CC = """#include <iostream>
+int main() { std::cout << "greetings from C++" << std::endl; return 0; }
+"""
+GREET_SETTINGS = """install = "/usr/sbin/greet"
+files = {"greet.conf": "/etc/greet.conf", "greet-hook": "/usr/libexec/greet-hook"}
+"""
+
+
+def image(project):
+    return project.file("build/rv64/rootfs/rootfs.ext4")
+
+
+def write(project, relative, text, mode=0o644):
+    path = project.file(relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def test_a_new_program_folder_is_built_and_installed_with_nothing_else_touched(project):
+    before = project.component_count()
+    write(project, "programs/greet/greet.cc", GREET_CC)
+    write(project, "programs/greet/program.py", GREET_SETTINGS)
+    write(project, "programs/greet/greet.conf", "loud = yes\n")
+    write(project, "programs/greet/greet-hook", "#!/bin/sh\necho hook\n", 0o755)
+    labels, components, output = project.build()
+    assert components == {"greet", "rootfs"} and {"CXX", "LINK", "ROOTFS"} <= labels
+    # One more component; of the others only the image rebuilt.
+    assert project.component_count() == before + 1 and f"; {before - 1} up to date" in output
+    binary = project.file("build/rv64/greet/greet")
+    assert "RISC-V" in subprocess.run(["file", binary], capture_output=True, text=True).stdout
+    assert "Type: regular    Mode:  0755" in debugfs(image(project), "stat /usr/sbin/greet")
+    assert "Mode:  0644" in debugfs(image(project), "stat /etc/greet.conf")
+    assert "Mode:  0755" in debugfs(image(project), "stat /usr/libexec/greet-hook")
+    assert "loud = yes" in debugfs(image(project), "cat /etc/greet.conf")
+
+
+def test_a_program_folder_without_sources_is_a_clear_error(project):
+    os.makedirs(project.file("programs/empty"))
+    try:
+        result = project.scons("image", check=False)
+        assert result.returncode == 2
+        assert "rvbuild: error: programs/empty has no C or C++ source" in result.stderr.replace(project.path + "/", "")
+    finally:
+        os.rmdir(project.file("programs/empty"))
+
+
+def test_overlays_for_all_variants_and_for_one_rebuild_only_the_image_owned_by_root(project):
+    write(project, "overlays/common/etc/issue", "rvbuild test image\n")
+    write(project, "overlays/rv64/etc/init.d/S50demo", "#!/bin/sh\necho demo $1\n", 0o775)
+    write(project, "overlays/rv64.permissions", "/etc/init.d/S50demo 0750\n")
+    write(project, "overlays/rv32/etc/only-rv32", "not in rv64\n")
+    _, components, _ = project.build()
+    assert components == {"rootfs"}
+    script = debugfs(image(project), "stat /etc/init.d/S50demo")
+    assert "User:     0   Group:     0" in script and "Mode:  0750" in script
+    assert "rvbuild test image" in debugfs(image(project), "cat /etc/issue")
+    etc = debugfs(image(project), "ls /etc")
+    assert "issue" in etc and "only-rv32" not in etc
+    write(project, "overlays/rv64.permissions", "/etc/init.d/S50demo 0700\n")
+    assert project.build()[1] == {"rootfs"}
+    assert "Mode:  0700" in debugfs(image(project), "stat /etc/init.d/S50demo")
+
+
+def test_an_overlay_named_for_no_variant_is_a_clear_error(project):
+    os.makedirs(project.file("overlays/rv46"))
+    try:
+        result = project.scons("image", check=False)
+        assert result.returncode == 2
+        assert "rvbuild: error: overlays/rv46 is for no variant; name it common or one of: rv32, rv64" in result.stderr
+    finally:
+        os.rmdir(project.file("overlays/rv46"))
