@@ -16,7 +16,13 @@ from helpers import ROOT, scons
 from rvbuild import components, kconfig
 from rvbuild.steps import STEP
 
-FAKES = {"linux": "fake-linux", "busybox": "fake-busybox", "dropbear": "fake-dropbear", "opensbi": "fake-opensbi"}
+FAKES = {
+    "linux": "fake-linux",
+    "busybox": "fake-busybox",
+    "dropbear": "fake-dropbear",
+    "opensbi": "fake-opensbi",
+    "strace": "fake-strace",
+}
 
 
 def copy_project(path):
