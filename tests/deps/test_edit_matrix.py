@@ -126,7 +126,7 @@ def test_touch_without_change_rebuilds_nothing(project):
         "components/rootfs/overlay/etc/motd",
         "programs/hello/hello.c",
         "components/dropbear/localoptions.h",
-        "components/rootfs/permissions",
+        "components/rootfs/overlay.permissions",
     ):
         os.utime(project.file(name), (later, later))
     assert project.up_to_date()
