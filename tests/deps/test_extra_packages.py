@@ -54,3 +54,13 @@ def test_an_unknown_package_is_a_one_line_error_naming_the_packages(project):
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("rvbuild: error: unknown package(s) stracey; choose from: busybox, dropbear, ")
     assert " strace " in line or " strace," in line
+
+
+def test_strace_on_rv32_is_a_one_line_error_saying_why(project):
+    result = project.scons("image", "variant=rv32", "packages=strace", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        'rvbuild: error: strace 6.1 does not support 32-bit RISC-V (its configure stops: "architecture riscv32 '
+        'is not supported by strace"); select it for rv64 variants only'
+    ]
+    assert not project.scons("image", "variant=rv32", "-n", check=False).returncode
