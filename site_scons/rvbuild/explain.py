@@ -39,17 +39,23 @@ class Summary:
 
         return recording_decider
 
-    def why(self, target, built_before, steps_changed):
+    def why(self, target, built_before, steps_changed, added=(), removed=()):
         if not built_before:
             return "not built yet"
+        # A dependency list that grew or shrank (a package selected or left out) shifts the others:
+        # SCons then compares each with the one that used to be at its place, so say what came and went.
+        causes = [f"{path} added" for path in added] + [f"{path} removed" for path in removed]
+        if causes:
+            return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "")
         causes = self.changed.get(target.path)
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
         return "its build steps or settings changed" if steps_changed else "its options changed"
 
-    def record(self, target, built_before, steps_changed=False):
-        """Note that `target`'s action is starting; returns why, in words."""
-        why = self.why(target, built_before, steps_changed)
+    def record(self, target, built_before, steps_changed=False, added=(), removed=()):
+        """Note that `target`'s action is starting; returns why, in words. `added`, `removed`: its
+        dependencies (paths) that it did not have when last built, and those it no longer has."""
+        why = self.why(target, built_before, steps_changed, added, removed)
         component = component_of(target.path)
         if component:
             self.rebuilt.setdefault(component, why)

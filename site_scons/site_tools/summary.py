@@ -7,6 +7,7 @@ import atexit
 import subprocess
 import sys
 
+import SCons.Node.FS
 import SCons.Script
 
 from build_action import action
@@ -22,13 +23,31 @@ def _changed_timestamp_then_content(dependency, target, prev_ni, repo_node):
     return dependency.changed_timestamp_then_content(target, prev_ni, repo_node)
 
 
+def _dependencies_added_and_removed(node):
+    """The files `node` depends on now and did not when last built, and the other way round (a Value
+    whose content changed would look like one of each: the deciders say it changed)."""
+
+    def files(binfo):
+        return [str(n) for n in binfo.bsources + binfo.bdepends + binfo.bimplicit if isinstance(n, SCons.Node.FS.Base)]
+
+    old = node.get_stored_info().binfo
+    try:
+        old.prepare_dependencies()
+        before = files(old)
+    except AttributeError:
+        return (), ()
+    now = files(node.get_binfo())
+    return [path for path in now if path not in before], [path for path in before if path not in now]
+
+
 def generate(env):
     summary = env["RV_SUMMARY"] = Summary()
 
     def print_and_record(line, target, source, env):
         before = getattr(target[0].get_stored_info().binfo, "bactsig", None)
         steps_changed = before is not None and before != target[0].get_binfo().bactsig
-        why = summary.record(target[0], built_before=before is not None, steps_changed=steps_changed)
+        added, removed = _dependencies_added_and_removed(target[0]) if before is not None else ((), ())
+        why = summary.record(target[0], before is not None, steps_changed, added, removed)
         # One write per line: with -j, actions start from several threads.
         sys.stdout.write(f"{line}\n" + (f"         because {why}\n" if env.get("explain") else ""))
         sys.stdout.flush()

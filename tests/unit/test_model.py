@@ -129,3 +129,16 @@ def test_summary_says_nothing_for_a_build_that_never_began():
     assert summary.line() == "rvbuild: nothing to rebuild; 1 up to date"
     summary.cancel()
     assert summary.line() is None
+
+
+def test_summary_names_the_dependencies_added_and_removed_not_the_ones_shifted_along():
+    summary = Summary()
+
+    class Target:
+        path = "build/rv64/rootfs/rootfs.ext4"
+
+    summary.changed[Target.path] = ["build/rv64/hello/hello"]  # compared with strace's old place
+    assert summary.why(Target, True, False) == "build/rv64/hello/hello changed"
+    assert summary.why(Target, True, False, added=["build/rv64/strace/strace"]) == "build/rv64/strace/strace added"
+    why = summary.why(Target, True, False, added=["a", "b"], removed=["c", "d"])
+    assert why == "a added, b added, c removed, ..."
