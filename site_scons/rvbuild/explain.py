@@ -47,9 +47,10 @@ class Summary:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
         return "its build steps changed" if steps_changed else "its options changed"
 
-    def record(self, target, built_before, steps_changed=False):
-        """Note that `target`'s action is starting; returns why, in words."""
-        why = self.why(target, built_before, steps_changed)
+    def record(self, target, built_before, steps_changed=False, retrieved=False):
+        """Note that `target`'s action is starting (or, `retrieved`, its copy from the cache
+        directory); returns why, in words."""
+        why = self.why(target, built_before, steps_changed) + ("; from cache_dir" if retrieved else "")
         component = component_of(target.path)
         if component:
             self.rebuilt.setdefault(component, why)

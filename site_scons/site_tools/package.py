@@ -18,7 +18,7 @@ import os
 import shutil
 
 from build_action import action
-from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, toolchain
+from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, sharing, toolchain
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
@@ -98,9 +98,12 @@ def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     settings = repr(
         [BUILD_EPOCH] + [overrides.get(key) for key in ("RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")]
     )
+    # Its signature names paths in the checkout relative to it, so a clone elsewhere has the same; obj/
+    # is emptied when the checkout moves, as its configure/make files name the old paths.
+    signature = env.Value(sharing.checkout_relative(settings, env.Dir("#").abspath))
     targets = env.Command(
         list(outputs),
-        tree.nodes + list(inputs) + [env.Value(settings)],
+        tree.nodes + list(inputs) + [signature],
         action(function, f"{label:<8} $TARGET"),
         RV_TREE=tree,
         RV_SETTINGS=settings,
@@ -110,6 +113,13 @@ def _declare(env, name, function, tree, outputs, inputs, label, **overrides):
     )
     env.Clean(targets, env.Dir("obj"))
     return targets
+
+
+def _toolchain_files(env, tc):
+    """The toolchain's own files (zig's wrapper scripts) as a Value of what they say, minus the
+    paths that differ between checkouts: zig's own (its version is in the identity) and ours."""
+    texts = [open(path).read().replace(tc.zig(), "zig") for path in tc.files()]
+    return [env.Value(sharing.checkout_relative("".join(texts), env.Dir("#").abspath))] if texts else []
 
 
 def UserspaceToolchain(env):
@@ -139,7 +149,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
         _kconfig_package,
         tree,
         outputs,
-        configs + env.File(tc.files()),
+        [*configs, *_toolchain_files(env, tc)],
         name.upper(),
         RV_CONFIG=[config.abspath for config in configs],
         RV_MAKE_VARS=make_vars,
@@ -178,7 +188,7 @@ def AutotoolsPackage(
             *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []),
         ]
         identity = tc.identity()
-        inputs = [*inputs, *env.File(tc.files())]
+        inputs = [*inputs, *_toolchain_files(env, tc)]
     return _declare(
         env,
         name,

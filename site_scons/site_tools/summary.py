@@ -28,7 +28,12 @@ def generate(env):
     def print_and_record(line, target, source, env):
         before = getattr(target[0].get_stored_info().binfo, "bactsig", None)
         steps_changed = before is not None and before != target[0].get_binfo().bactsig
-        why = summary.record(target[0], built_before=before is not None, steps_changed=steps_changed)
+        why = summary.record(
+            target[0],
+            built_before=before is not None,
+            steps_changed=steps_changed,
+            retrieved=line.startswith("Retrieved `"),  # SCons' words for a copy from cache_dir=
+        )
         # One write per line: with -j, actions start from several threads.
         sys.stdout.write(f"{line}\n" + (f"         because {why}\n" if env.get("explain") else ""))
         sys.stdout.flush()
