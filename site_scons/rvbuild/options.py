@@ -71,7 +71,7 @@ def kernel(value):
     return value
 
 
-# ccache 4.7's remote storage backends that reach other machines.
+# ccache 4.7's remote storage backends for a server (its file: storage is a directory).
 REMOTE_SCHEMES = ("redis://", "redis+unix:", "http://")
 DISTCC_HOST = re.compile(r"^(--[a-z_]+(=[0-9]+)?|@?[A-Za-z0-9._\[\]:-]+(/[0-9]+)?(,[a-z]+)*)$")
 

@@ -29,7 +29,7 @@ def default_jobs(cpus, hosts):
 
 def compile_environment(remote="", hosts=""):
     """The environment that sends compiles through ccache to its remote storage and to distcc
-    (plain mode: ccache preprocesses here, distcc ships the result)."""
+    (distcc's plain mode: it preprocesses here and ships the result)."""
     env = {}
     if remote:
         env["CCACHE_REMOTE_STORAGE"] = remote
