@@ -2,7 +2,9 @@
 a free port of 127.0.0.1, stopped when the test ends, whatever its outcome."""
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -31,19 +33,29 @@ def server(command, package, log):
         pytest.skip(f"{command[0]} is not installed (Debian package {package}; ./setup installs it)")
     port = free_port()
     with open(log, "w") as out:
+        # A process group of its own: distccd's preforked children go with it.
         process = subprocess.Popen(
-            [arg.format(port=port) for arg in command], stdin=subprocess.DEVNULL, stdout=out, stderr=out
+            [arg.format(port=port) for arg in command],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
         )
     try:
         _wait_for_port(port, process)
         yield port
     finally:
-        process.terminate()
+        _signal_group(process, signal.SIGTERM)
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait()
+
+
+def _signal_group(process, signum):
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def redis(log):
