@@ -52,10 +52,11 @@ class Summary:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
         return "its build steps or settings changed" if steps_changed else "its options changed"
 
-    def record(self, target, built_before, steps_changed=False, added=(), removed=()):
-        """Note that `target`'s action is starting; returns why, in words. `added`, `removed`: its
-        dependencies (paths) that it did not have when last built, and those it no longer has."""
-        why = self.why(target, built_before, steps_changed, added, removed)
+    def record(self, target, built_before, steps_changed=False, added=(), removed=(), retrieved=False):
+        """Note that `target`'s action is starting (or, `retrieved`, its copy from the cache
+        directory); returns why, in words. `added`, `removed`: its dependencies (paths) that it did
+        not have when last built, and those it no longer has."""
+        why = self.why(target, built_before, steps_changed, added, removed) + ("; from cache_dir" if retrieved else "")
         component = component_of(target.path)
         if component:
             self.rebuilt.setdefault(component, why)

@@ -31,6 +31,7 @@ DEBIAN_PACKAGE = {
     "fakeroot": "fakeroot",
     "dtc": "device-tree-compiler",
     "ccache": "ccache",
+    "distcc": "distcc",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
     "dropbearconvert": "dropbear-bin",

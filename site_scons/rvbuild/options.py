@@ -70,6 +70,32 @@ def kernel(value):
     return value
 
 
+# ccache 4.7's remote storage backends for a server (its file: storage is a directory).
+REMOTE_SCHEMES = ("redis://", "redis+unix:", "http://")
+DISTCC_HOST = re.compile(r"^(--[a-z_]+(=[0-9]+)?|@?[A-Za-z0-9._\[\]:-]+(/[0-9]+)?(,[a-z]+)*)$")
+
+
+def ccache_remote(value):
+    """ "" or ccache's remote_storage: URLs (redis://host:port, http://host/path) separated by spaces."""
+    urls = value.split()
+    if value and not all(url.startswith(REMOTE_SCHEMES) for url in urls):
+        raise BuildError(
+            f"ccache_remote={value} is not a remote storage ccache knows; use "
+            f"ccache_remote=redis://HOST:PORT or ccache_remote=http://HOST:PORT/PATH"
+        )
+    return value
+
+
+def distcc_hosts(value):
+    """ "" or distcc's host list: HOST[:PORT][/LIMIT] entries separated by spaces."""
+    if value and not all(DISTCC_HOST.match(host) for host in value.split()):
+        raise BuildError(
+            f"distcc_hosts={value} is not a distcc host list; use HOST[:PORT][/JOBS] entries separated "
+            f"by spaces, e.g. distcc_hosts='build1/8 build2/8 localhost/2'"
+        )
+    return value
+
+
 def validator(check):
     """`check` as an SCons Variables validator."""
 

@@ -137,6 +137,8 @@ def LinuxKernel(env, tree, fragments, debug=False):
         ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, label(env, "LINUX")), **overrides
     )
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig")])
+    if debug:  # its debug info names this checkout's directories, and its gdb scripts need obj/
+        env.NoCache(config, kernel)
     configure = env.Clone(RV_MENUCONFIG_FRAGMENT=kept, **overrides)
     configure.AlwaysBuild(configure.Alias("linux-menuconfig", config, action(_menuconfig, None)))
     configure.AlwaysBuild(configure.Alias("linux-savedefconfig", config, action(_savedefconfig, None)))
@@ -149,6 +151,7 @@ def LinuxKernel(env, tree, fragments, debug=False):
         **overrides,
     )
     env.Requires(scripts, kernel)  # one make at a time in obj/
+    env.NoCache(scripts)
     return kernel + scripts
 
 

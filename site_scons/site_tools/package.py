@@ -10,6 +10,7 @@ env.AutotoolsPackage(name, tree, outputs, ...)      configure + make (Dropbear; 
 env.MakePackage(name, tree, outputs, make_args)     plain make with O= (OpenSBI)
 env.UserspaceToolchain()                            the variant's toolchain (rvbuild.toolchain)
 env.CompileWith(compiler, clang)                    the compiler, behind ccache where it helps
+env.ToolchainFiles(tc)                              what the toolchain's own files say, for a signature
 
 `outputs` maps each target's name in the build directory to the file make leaves under obj/.
 `toolchain`: "userspace" (the variant's, static) or "kernel" (the kernel's cross compiler, for
@@ -20,7 +21,7 @@ import os
 import shutil
 
 from build_action import action, label
-from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, toolchain
+from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, sharing, toolchain
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
@@ -101,17 +102,28 @@ def _make_package(target, source, env):
 def _declare(env, name, function, tree, outputs, inputs, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
     hosttools.require("make", *RUN_TOOLS, *(["ccache"] if env["CCACHE"] else []))
+    overrides = dict(overrides, RV_OUTPUTS=list(outputs.values()))
+    settings = repr([overrides.get(name, env.get(name)) for name in SETTINGS])
     targets = env.Command(
         list(outputs),
         tree.nodes + list(inputs),
-        action(function, label(env, name.upper()), varlist=SETTINGS),
+        action(function, label(env, name.upper()), varlist=["RV_SIGNATURE"]),
+        # The settings, with paths in the checkout relative to it, so that a clone elsewhere has the
+        # same signature; obj/ is emptied when the checkout moves (its configure/make files name it).
+        RV_SIGNATURE=sharing.checkout_relative(settings, env.Dir("#").abspath),
         RV_TREE=tree,
-        RV_OUTPUTS=list(outputs.values()),
         RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath,
         **overrides,
     )
     env.Clean(targets, env.Dir("obj"))
     return targets
+
+
+def ToolchainFiles(env, tc, cxx=False):
+    """The toolchain's own files (zig's wrapper scripts) as a Value of what they say, minus the
+    paths that differ between checkouts: zig's own (its version is in the identity) and ours."""
+    texts = [open(path).read().replace(tc.zig(), "zig") for path in tc.files(cxx)]
+    return [env.Value(sharing.checkout_relative("".join(texts), env.Dir("#").abspath))] if texts else []
 
 
 def UserspaceToolchain(env):
@@ -149,7 +161,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
         _kconfig_package,
         tree,
         outputs,
-        configs + env.File(tc.files()),
+        [*configs, *ToolchainFiles(env, tc)],
         RV_CONFIG=[config.abspath for config in configs],
         RV_MAKE_VARS=make_vars,
         RV_TOOLCHAIN_ID=tc.identity(),
@@ -185,7 +197,7 @@ def AutotoolsPackage(
         _autotools_package,
         tree,
         outputs,
-        [*extra.values(), *inputs, *env.File(tc.files())],
+        [*extra.values(), *inputs, *ToolchainFiles(env, tc)],
         RV_EXTRA_FILES=extra,
         RV_CONFIGURE_ARGS=[*configure, f"CPPFLAGS={_prefix_map(env)}", *configure_args],
         RV_MAKE_VARS=list(make_args),
@@ -202,7 +214,7 @@ def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="ke
         _make_package,
         tree,
         outputs,
-        [*inputs, *env.File(tc.files())],
+        [*inputs, *ToolchainFiles(env, tc)],
         RV_MAKE_VARS=[*make_args, f"CC={CompileWith(env, tc.tool('gcc'), tc.clang)} {_prefix_map(env)}"],
         RV_TOOLCHAIN_ID=tc.identity(),
     )
@@ -210,7 +222,7 @@ def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="ke
 
 def generate(env):
     env.SetDefault(LOG_DIR="logs", RV_BUILD_EPOCH=BUILD_EPOCH)
-    for method in (UserspaceToolchain, CompileWith, KconfigPackage, AutotoolsPackage, MakePackage):
+    for method in (UserspaceToolchain, ToolchainFiles, CompileWith, KconfigPackage, AutotoolsPackage, MakePackage):
         env.AddMethod(method)
 
 

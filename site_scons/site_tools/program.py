@@ -68,7 +68,7 @@ def UserProgram(env, directory, build_dir):
     env.VariantDir(build_dir, source_dir, duplicate=False)
     objects = cross.Object([f"#{build_dir}/{source}" for source in settings["sources"]])
     # SCons signs the command line, not the compiler binary: add the compiler's version.
-    cross.Depends(objects, [env.Value(tc.identity()), *env.File(tc.files(cxx))])
+    cross.Depends(objects, [env.Value(tc.identity()), *env.ToolchainFiles(tc, cxx)])
     program = cross.Program(f"#{build_dir}/{name}", objects)
     installed = [ImageFile(program[0], settings["install"])]
     for file, path in settings["files"].items():

@@ -15,7 +15,7 @@ import os
 import subprocess
 
 from build_action import action, label
-from rvbuild import BuildError, hosttools, qemu, rootfs
+from rvbuild import BuildError, hosttools, qemu, rootfs, sharing
 from rvbuild.run import RUN_TOOLS, output
 
 
@@ -50,7 +50,7 @@ def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="6
         symlinks=dict(symlinks or {}),
         size=size,
     )
-    layout = env.Value(repr(spec))
+    layout = env.Value(sharing.checkout_relative(repr(spec), env.Dir("#").abspath))
     # How the image is made lives in rvbuild/rootfs.py: a change there rebuilds it.
     assembly = env.File(rootfs.__file__)
     return env.Command(

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 
 from build_action import action, label
-from rvbuild import fetch, hosttools, unpack
+from rvbuild import fetch, hosttools, sharing, unpack
 from rvbuild.fingerprint import fingerprint
 
 _trees = {}
@@ -73,7 +73,8 @@ def FetchSource(env, source):
 
 def LocalTree(env, path):
     path = env.Dir(path).abspath
-    return Tree(path, [env.Value(f"local tree {path} {fingerprint(path)}")])
+    identity = sharing.checkout_relative(f"local tree {path} {fingerprint(path)}", env.Dir("#").abspath)
+    return Tree(path, [env.Value(identity)])
 
 
 def _patches(env):

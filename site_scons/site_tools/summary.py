@@ -47,7 +47,8 @@ def generate(env):
         before = getattr(target[0].get_stored_info().binfo, "bactsig", None)
         steps_changed = before is not None and before != target[0].get_binfo().bactsig
         added, removed = _dependencies_added_and_removed(target[0]) if before is not None else ((), ())
-        why = summary.record(target[0], before is not None, steps_changed, added, removed)
+        retrieved = line.startswith("Retrieved `")  # SCons' words for a copy from cache_dir=
+        why = summary.record(target[0], before is not None, steps_changed, added, removed, retrieved)
         # One write per line: with -j, actions start from several threads.
         sys.stdout.write(f"{line}\n" + (f"         because {why}\n" if env.get("explain") else ""))
         sys.stdout.flush()
