@@ -28,6 +28,7 @@ class Component:
     origin: dict = field(default_factory=dict)  # where the source comes from, in words a user can follow
     archive: str = ""  # the source file in the download cache
     tree: str = ""  # the unpacked (or the user's own) source tree
+    unpack: dict = field(default_factory=dict)  # rvbuild.unpack.unpack's subdir, inner and patches for it
 
 
 def origin_of(source, local_tree=None, repository_dir=None):

@@ -74,15 +74,40 @@ def _run_to_the_end(command, stop_signal, input, **popen_args):
                     raise interrupt.Interrupted(f"`{shlex.join(command)}` stopped: the build was interrupted") from None
 
 
+def logged_line(command, cwd=None, extra_env=None):
+    """`command` as a shell takes it, in `cwd` with `extra_env`: copy, paste, rerun."""
+    unset = [arg for name, value in (extra_env or {}).items() if value is None for arg in ("-u", name)]
+    assign = [f"{name}={value}" for name, value in (extra_env or {}).items() if value is not None]
+    prefix = ["env", *unset, *assign] if extra_env else []
+    return (f"cd {shlex.quote(cwd)} && " if cwd else "") + shlex.join(prefix + list(command))
+
+
+def parse_logged_line(line):
+    """(command, cwd, extra_env) from a line logged_line wrote."""
+    words, cwd, extra_env = shlex.split(line), None, {}
+    if words[0] == "cd" and words[2] == "&&":
+        cwd, words = words[1], words[3:]
+    if words[0] == "env":
+        words = words[1:]
+        while words and (words[0] == "-u" or "=" in words[0]):
+            if words[0] == "-u":
+                extra_env[words[1]], words = None, words[2:]
+            else:
+                name, _, value = words[0].partition("=")
+                extra_env[name], words = value, words[1:]
+    return words, cwd, extra_env
+
+
 def run_logged(commands, log, cwd=None, extra_env=None):
-    """Run `commands` (argument lists) one after another, appending all output to `log`;
-    `extra_env` adds to the environment, or with None as the value, takes out."""
+    """Run `commands` (argument lists) one after another, appending all output to `log`, each
+    command first as a `$ ` line (logged_line); `extra_env` adds to the environment, or with None
+    as the value, takes out."""
     os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
     env = dict(os.environ, LC_ALL="C", SOURCE_DATE_EPOCH=str(BUILD_EPOCH), **(extra_env or {}))
     env = {name: value for name, value in env.items() if value is not None}
     with open(log, "a") as out:
         for command in commands:
-            out.write(f"\n$ {shlex.join(command)}\n")  # as a shell takes it: copy, paste, rerun
+            out.write(f"\n$ {logged_line(command, cwd, extra_env)}\n")
             out.flush()
             started = time.monotonic()
             try:

@@ -38,6 +38,7 @@ def Describe(env, version, license, license_files=(), source=None, tree=None, ow
         info.origin_of(source, local_tree=local and tree.path, repository_dir=own_dir and own_dir.path),
         archive=env.FetchSource(source).abspath if source and not local else "",
         tree=tree.path if tree else own_dir.abspath,
+        unpack=(tree and tree.unpack) or {},
     )
     variants = env["RV_INFO"]
     variants[env["VARIANT"]].components[component.name] = component

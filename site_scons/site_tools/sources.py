@@ -29,6 +29,7 @@ _trees = {}
 class Tree:
     path: str
     nodes: list
+    unpack: dict = None  # how it was unpacked: rvbuild.unpack.unpack's arguments after the archive
 
 
 def _fetch(target, source, env):
@@ -109,7 +110,9 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         PROGRESS=env["PROGRESS"],
     )
     env.NoClean(anchor_node)
-    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity])
+    unpacked = dict(unpack_spec, patches=[patch.abspath for patch in patches])
+    del unpacked["sha256"]
+    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked)
     return tree
 
 
