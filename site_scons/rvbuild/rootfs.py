@@ -9,7 +9,7 @@ import shutil
 import signal
 from dataclasses import dataclass
 
-from rvbuild import BUILD_EPOCH, BuildError
+from rvbuild import BUILD_EPOCH, BuildError, modules
 from rvbuild.run import run
 
 # Fixed identity and time, so identical inputs give a byte-identical image.
@@ -32,6 +32,20 @@ class BusyBoxLinks:
 
     source: str
     binary: str = "/bin/busybox"
+
+
+@dataclass(frozen=True)
+class KernelModules:
+    """The kernel's modules (`source`: the archive rvbuild.modules.pack made of what
+    modules_install staged) under /lib/modules/<the release in the file `release`>/, the
+    out-of-tree `extra` module files in its extra/, and depmod's data for all of them."""
+
+    source: str
+    release: str
+    extra: tuple = ()
+
+    def files(self):
+        return [self.source, self.release, *self.extra]
 
 
 def read_permissions(path):
@@ -72,6 +86,11 @@ def stage(root, overlay, items, dirs=(), symlinks=None, permissions=None):
                     if not os.path.lexists(dest):
                         os.makedirs(os.path.dirname(dest), exist_ok=True)
                         os.symlink(item.binary, dest)
+        elif isinstance(item, KernelModules):
+            with open(item.release) as f:
+                release = f.read().strip()
+            modules.install(root, item.source, release, item.extra)
+            modules.depmod(root, release)
         else:
             dest = _inside(root, item.path)
             os.makedirs(os.path.dirname(dest), exist_ok=True)

@@ -30,15 +30,28 @@ def _rootfs(target, source, env):
     rootfs.make_ext4(root, target[0].abspath, spec["size"])
 
 
+def _files(item):
+    return item.files() if hasattr(item, "files") else [item.source]
+
+
+def _resolved(item):
+    """`item` with absolute paths for its nodes."""
+    if isinstance(item, rootfs.KernelModules):
+        return rootfs.KernelModules(item.source.abspath, item.release.abspath, tuple(n.abspath for n in item.extra))
+    return dataclasses.replace(item, source=item.source.abspath)
+
+
 def RootFilesystem(env, target, items, overlay, permissions, dirs=(), symlinks=None, size="64M"):
     hosttools.require("fakeroot", "mkfs.ext4", "debugfs", *RUN_TOOLS)
+    if any(isinstance(item, rootfs.KernelModules) for item in items):
+        hosttools.require("depmod")
     overlay = env.Dir(overlay).srcnode()
     permissions = env.File(permissions).srcnode()
     overlay_files = [
         env.File(os.path.join(directory, name)) for directory, _, names in os.walk(overlay.abspath) for name in names
     ]
-    nodes = [item.source for item in items]
-    resolved = [dataclasses.replace(item, source=item.source.abspath) for item in items]
+    nodes = [node for item in items for node in _files(item)]
+    resolved = [_resolved(item) for item in items]
     spec = dict(
         overlay=overlay.abspath,
         permissions=permissions.abspath,

@@ -22,12 +22,13 @@ FAKES = {"linux": "fake-linux", "busybox": "fake-busybox", "dropbear": "fake-dro
 def copy_project(path):
     """Copy the project's build files to `path`, and the fake trees to `path`/fixtures."""
     os.makedirs(path, exist_ok=True)
-    for name in ("SConstruct", "site_scons", "components", "variants"):
+    for name in ("SConstruct", "site_scons", "components", "variants", "modules"):
         copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
         copy(f"{ROOT}/{name}", f"{path}/{name}")
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
-    # The fake Kconfig knows the symbols the real fragments use, and two HZ choices.
-    known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config"))) + ["CONFIG_HZ_100", "CONFIG_HZ_250"]
+    # The fake Kconfig knows the symbols the real fragments use, two HZ choices and a driver.
+    known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config")))
+    known += ["CONFIG_HZ_100", "CONFIG_HZ_250", "CONFIG_DUMMY"]
     with open(f"{path}/fixtures/fake-linux/Kconfig", "w") as f:
         f.write("\n".join(known) + "\n")
     return path

@@ -20,7 +20,7 @@ def read(project, path):
 def test_debug_builds_the_kernel_and_its_firmware_in_their_own_directory(project):
     built, output = build(project, "debug=1")
     assert built == {("rv64-debug", "linux"), ("rv64-debug", "opensbi")}
-    assert "rvbuild: rebuilt rv64-debug/linux (not built yet), rv64-debug/opensbi (not built yet); 4 up to date" in (
+    assert "rvbuild: rebuilt rv64-debug/linux (not built yet), rv64-debug/opensbi (not built yet); 6 up to date" in (
         output
     )
     assert "CONFIG_GDB_SCRIPTS=y" in read(project, "build/rv64-debug/linux/kernel.config")
