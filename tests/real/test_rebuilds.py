@@ -1,4 +1,4 @@
-"""The edit matrix's kernel, BusyBox and overlay rows, and interruption, on the real rv64 tree.
+"""The edit matrix's kernel, module, BusyBox and overlay rows, and interruption, on the real rv64 tree.
 
 Each test edits files of the repository, and puts them back and rebuilds when it ends, so that
 every test starts from, and the module leaves, the build the README's commands make.
@@ -59,9 +59,19 @@ def test_null_build_runs_nothing():
 
 def test_kernel_option_rebuilds_kernel_and_firmware(edit):
     image = read("build/rv64/linux/Image")
+    modules = read("build/rv64/linux/modules.tar")
     edit(FRAGMENT, "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n")
-    assert build() == {"linux", "opensbi"}
+    # The out-of-tree module is remade against the new kernel, to the same bytes: no new image.
+    assert build() == {"linux", "opensbi", "modules"}
     assert read("build/rv64/linux/Image") != image
+    assert read("build/rv64/linux/modules.tar") == modules
+
+
+def test_module_source_edit_rebuilds_that_module_and_the_image(edit):
+    module = read("build/rv64/modules/rvhello/rvhello.ko")
+    edit("modules/rvhello/rvhello.c", "built by rvbuild", "built by rvbuild, edited")
+    assert build() == {"modules", "rootfs"}
+    assert read("build/rv64/modules/rvhello/rvhello.ko") != module
 
 
 def test_busybox_config_rebuilds_busybox_and_image(edit):
