@@ -50,4 +50,7 @@ def depmod(root, release):
     result = run(["depmod", "-b", root, release], capture_output=True, text=True)
     said = (result.stderr or "").strip().splitlines()
     if result.returncode != 0 or said:
-        raise BuildError(f"depmod failed for {root}/lib/modules/{release}: {said[-1] if said else result.returncode}")
+        more = f" (and {len(said) - 1} more lines)" if len(said) > 1 else ""
+        raise BuildError(
+            f"depmod failed for {root}/lib/modules/{release}: {said[0] if said else result.returncode}{more}"
+        )
