@@ -114,7 +114,8 @@ def kernel_make_compiles_nothing():
     """Kbuild's own view: rerun the kernel make exactly as the build last ran it (its log records
     the command line); it must find nothing to compile."""
     with open(f"{BUILD}/logs/linux.log") as log:
-        command = [line[2:] for line in log if line.startswith("$ make ") and line.rstrip().endswith(" Image modules")][-1]
+        makes = [line[2:] for line in log if line.startswith("$ make ")]
+    command = [make for make in makes if make.rstrip().endswith(" Image modules")][-1]
     result = subprocess.run(shlex.split(command), capture_output=True, text=True, check=True)
     return not re.search(r"^\s+(CC|LD|AS)\s", result.stdout, re.MULTILINE)
 
