@@ -242,7 +242,7 @@ def KernelModule(env, target, directory, kernel):
         if not file.startswith(".")
     )
     build = kernel["kbuild"]
-    return env.Command(
+    module = env.Command(
         target,
         [env.File(path) for path in files] + build.nodes,
         action(_build_module, "MODULE   $TARGET"),
@@ -252,6 +252,8 @@ def KernelModule(env, target, directory, kernel):
         RV_MODULE_FILES=files,
         RV_LOG=env.File(f"$LOG_DIR/module-{name}.log").abspath,
     )[0]
+    env.Clean(module, [module.dir.Dir("src"), module.dir.Dir("install")])
+    return module
 
 
 def _update_kernel_lock(target, source, env):
