@@ -27,6 +27,21 @@ def write_if_changed(dest, text):
     return True
 
 
+def write_bytes_if_changed(dest, data):
+    """Write the bytes `data` to `dest` unless it already holds exactly those; True if written."""
+    if os.path.exists(dest):
+        with open(dest, "rb") as f:
+            if f.read() == data:
+                return False
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    _replace_atomically(dest, write)
+    return True
+
+
 def copy_if_changed(src, dest):
     """Copy `src` to `dest` unless they are already equal; True if copied."""
     if os.path.exists(dest) and filecmp.cmp(src, dest, shallow=False):

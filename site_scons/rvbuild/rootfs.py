@@ -9,7 +9,7 @@ import shutil
 import signal
 from dataclasses import dataclass
 
-from rvbuild import BUILD_EPOCH, BuildError
+from rvbuild import BUILD_EPOCH, BuildError, modules
 from rvbuild.run import run
 
 # Fixed identity and time, so identical inputs give a byte-identical image.
@@ -32,6 +32,20 @@ class BusyBoxLinks:
 
     source: str
     binary: str = "/bin/busybox"
+
+
+@dataclass(frozen=True)
+class KernelModules:
+    """The kernel's modules (`source`: the archive rvbuild.modules.pack made of what
+    modules_install staged) under /lib/modules/<the release in the file `release`>/, the
+    out-of-tree `extra` module files in its extra/, and depmod's data for all of them."""
+
+    source: str
+    release: str
+    extra: tuple = ()
+
+    def files(self):
+        return [self.source, self.release, *self.extra]
 
 
 def read_permissions(path):
@@ -117,6 +131,12 @@ def stage(root, overlays, items, dirs=(), symlinks=None, permissions=None):
                         dest = _destination(root, applet, made_links)
                         os.symlink(item.binary, dest)
                         made_links.add(dest)
+        elif isinstance(item, KernelModules):
+            with open(item.release) as f:
+                release = f.read().strip()
+            _destination(root, f"/lib/modules/{release}", made_links)  # no link on the way
+            modules.install(root, item.source, release, item.extra)
+            modules.depmod(root, release)
         else:
             shutil.copyfile(item.source, _destination(root, item.path, made_links))
     for overlay in overlays:

@@ -6,32 +6,44 @@ env.LinuxKernel(tree, fragments, debug=False) declares, in the calling SConscrip
   scripts/kconfig/merge_config.sh in kconfig/; every requested option is checked
   to have stuck, and the file is rewritten only when its content changes, so a
   comment-only fragment edit stops here.
-- Image and vmlinux: `make Image` in obj/, which SCons never deletes, so Kbuild
-  rebuilds incrementally.
+- Image, vmlinux, modules.tar and kernel.release: `make Image modules` in obj/, which SCons
+  never deletes, so Kbuild rebuilds incrementally, then `make modules_install` into
+  modules-install/; modules.tar holds what it installed (the `=m` options' modules and Kbuild's
+  lists of them), packed reproducibly and rewritten only when its bytes change, so a kernel edit
+  that leaves the modules as they were does not reach the image.
 - vmlinux-gdb.py beside vmlinux, if debug (the fragments ask for debug info and gdb scripts):
   it loads the kernel's gdb scripts that `make scripts_gdb` puts in obj/.
+It returns a dict of those nodes, and `kbuild`, what env.KernelModule builds against.
+
+env.KernelModule(target, directory, kernel) builds the out-of-tree module in `directory` (a Kbuild
+file naming <name>.o, <name> being the directory's name) against `kernel` (LinuxKernel's dict):
+its files are copied to src/ beside `target` and built there with Kbuild's M=, after the kernel's
+make (never beside it in obj/); `target` is the stripped <name>.ko.
 """
 
+import dataclasses
 import os
+import shutil
 import time
 
 from build_action import action, label
-from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, toolchain
-from rvbuild.files import copy_if_changed, write_if_changed
+from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, modules, toolchain
+from rvbuild.files import copy_if_changed, write_bytes_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
 KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", *RUN_TOOLS]
 
 
-def _make_variables(env, tree, obj, ccache=True):
+def _make_variables(env, tree, obj, ccache=True, module=None):
     cross = env["KERNEL_CROSS"]
+    # ccache (base_dir) hands the compiler source paths relative to obj/, which Kbuild's own
+    # -fmacro-prefix-map (for the absolute path) misses: map them too, or __FILE__ would differ
+    # between a compile and a cache hit. An out-of-tree module's own directory is mapped out too.
+    prefix_maps = [os.path.relpath(tree, obj)] + ([module, os.path.relpath(module, obj)] if module else [])
     return {
         "ARCH": env["KERNEL_ARCH"],
         "CROSS_COMPILE": f"ccache {cross}" if ccache and env["CCACHE"] else cross,
-        # ccache (base_dir) hands the compiler source paths relative to obj/, which Kbuild's own
-        # -fmacro-prefix-map (for the absolute path) misses: map them too, or __FILE__ would differ
-        # between a compile and a cache hit.
-        "KCFLAGS": f"-fmacro-prefix-map={os.path.relpath(tree, obj)}/=",
+        "KCFLAGS": " ".join(f"-fmacro-prefix-map={path}/=" for path in prefix_maps),
         # Identical inputs give an identical Image, so nothing downstream rebuilds for nothing.
         "KBUILD_BUILD_TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(BUILD_EPOCH)),
         "KBUILD_BUILD_USER": "rvbuild",
@@ -40,11 +52,22 @@ def _make_variables(env, tree, obj, ccache=True):
     }
 
 
-def _make(env, obj, goal, ccache=True):
-    """The kernel's make for `goal`, out of tree in `obj`, with the build's make variables."""
-    tree = env["RV_TREE"].path
-    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj, ccache).items()]
-    return ["make", "-C", tree, f"O={obj}", *variables, goal]
+def _make(env, obj, *goals, ccache=True, module=None, tree=None):
+    """The kernel's make for `goals`, out of tree in `obj`, with the build's make variables (and
+    M=`module` for an out-of-tree module)."""
+    tree = tree or env["RV_TREE"].path
+    variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj, ccache, module).items()]
+    return ["make", "-C", tree, f"O={obj}", *variables, *([f"M={module}"] if module else []), *goals]
+
+
+def _modules_install(env, obj, staging, **module):
+    """make modules_install into `staging` (emptied first), stripped; depmod runs on the image."""
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    install = [f"INSTALL_MOD_PATH={staging}", "INSTALL_MOD_STRIP=1", "DEPMOD=true"]
+    if module:
+        install.append(f"INSTALL_MOD_DIR={modules.EXTRA}")
+    return _make(env, obj, "modules_install", *install, **module)
 
 
 def _ccache_environment(env):
@@ -84,9 +107,19 @@ def _build_kernel(target, source, env):
     obj = _objdir(target)
     os.makedirs(obj, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
-    run_logged([_make(env, obj, "Image")], env["RV_LOG"], extra_env=_ccache_environment(env))
-    for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], target, strict=True):
+    staging = os.path.join(target[0].dir.abspath, "modules-install")
+    run_logged(
+        [_make(env, obj, "Image", "modules"), _modules_install(env, obj, staging)],
+        env["RV_LOG"],
+        extra_env=_ccache_environment(env),
+    )
+    image, vmlinux, archive, release_file = target
+    for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], [image, vmlinux], strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
+    with open(os.path.join(obj, "include/config/kernel.release")) as f:
+        release = f.read().strip()
+    write_bytes_if_changed(archive.abspath, modules.pack(os.path.join(staging, "lib/modules", release)))
+    write_if_changed(release_file.abspath, release + "\n")
 
 
 def _kconfig_scratch(source):
@@ -134,16 +167,28 @@ def LinuxKernel(env, tree, fragments, debug=False):
     )
     env.Precious(config)
     kernel = env.Command(
-        ["Image", "vmlinux"], config + tree.nodes + [compiler], action(_build_kernel, label(env, "LINUX")), **overrides
+        ["Image", "vmlinux", "modules.tar", "kernel.release"],
+        config + tree.nodes + [compiler],
+        action(_build_kernel, label(env, "LINUX")),
+        **overrides,
     )
-    env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig")])
+    env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig"), env.Dir("modules-install")])
     if debug:  # its debug info names this checkout's directories, and its gdb scripts need obj/
         env.NoCache(config, kernel)
     configure = env.Clone(RV_MENUCONFIG_FRAGMENT=kept, **overrides)
     configure.AlwaysBuild(configure.Alias("linux-menuconfig", config, action(_menuconfig, None)))
     configure.AlwaysBuild(configure.Alias("linux-savedefconfig", config, action(_savedefconfig, None)))
+    image, vmlinux, archive, release = kernel
+    built = dict(
+        Image=image,
+        vmlinux=vmlinux,
+        modules=archive,
+        release=release,
+        gdb_scripts=[],
+        kbuild=KernelBuild(tree, env.Dir("obj").abspath, list(kernel) + config + tree.nodes + [compiler]),
+    )
     if not debug:
-        return kernel
+        return built
     scripts = env.Command(
         "vmlinux-gdb.py",
         config + tree.nodes + [compiler, env.Value(gdb.SCRIPTS_LOADER)],
@@ -152,7 +197,66 @@ def LinuxKernel(env, tree, fragments, debug=False):
     )
     env.Requires(scripts, kernel)  # one make at a time in obj/
     env.NoCache(scripts)
-    return kernel + scripts
+    return dict(built, gdb_scripts=scripts)
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelBuild:
+    """What an out-of-tree module is built against: the kernel's source tree, its obj/ directory,
+    and the nodes it depends on (the kernel's outputs, so its make is over before a module's)."""
+
+    tree: object
+    obj: str
+    nodes: list
+
+
+def _build_module(target, source, env):
+    kernel, name = env["RV_KERNEL"], env["RV_MODULE"]
+    copy = os.path.join(target[0].dir.abspath, "src")
+    os.makedirs(copy, exist_ok=True)
+    wanted = {os.path.relpath(path, env["RV_MODULE_DIR"]): path for path in env["RV_MODULE_FILES"]}
+    for relative, path in wanted.items():
+        copy_if_changed(path, os.path.join(copy, relative))
+    staging = os.path.join(target[0].dir.abspath, "install")
+    tree = kernel.tree.path
+    run_logged(
+        [
+            _make(env, kernel.obj, "modules", module=copy, tree=tree),
+            _modules_install(env, kernel.obj, staging, module=copy, tree=tree),
+        ],
+        env["RV_LOG"],
+    )
+    with open(os.path.join(kernel.obj, "include/config/kernel.release")) as f:
+        release = f.read().strip()
+    built = os.path.join(staging, "lib/modules", release, modules.EXTRA, f"{name}.ko")
+    if not os.path.exists(built):
+        raise BuildError(f"{env['RV_MODULE_DIR']}/Kbuild built no {name}.ko: name it with `obj-m := {name}.o`")
+    copy_if_changed(built, target[0].abspath)
+
+
+def KernelModule(env, target, directory, kernel):
+    """The out-of-tree module in `directory`, built against `kernel` into `target` (<name>.ko)."""
+    directory = env.Dir(directory).srcnode()
+    name = os.path.basename(directory.abspath)
+    files = sorted(
+        os.path.join(parent, file)
+        for parent, _, names in os.walk(directory.abspath)
+        for file in names
+        if not file.startswith(".")
+    )
+    build = kernel["kbuild"]
+    module = env.Command(
+        target,
+        [env.File(path) for path in files] + build.nodes,
+        action(_build_module, label(env, "MODULE")),
+        RV_KERNEL=build,
+        RV_MODULE=name,
+        RV_MODULE_DIR=directory.abspath,
+        RV_MODULE_FILES=files,
+        RV_LOG=env.File(f"$LOG_DIR/module-{name}.log").abspath,
+    )[0]
+    env.Clean(module, [module.dir.Dir("src"), module.dir.Dir("install")])
+    return module
 
 
 def _update_kernel_lock(target, source, env):
@@ -174,6 +278,7 @@ def KernelLockTarget(env):
 def generate(env):
     env.SetDefault(KERNEL_ARCH="riscv", CCACHE=True)
     env.AddMethod(LinuxKernel)
+    env.AddMethod(KernelModule)
     env.AddMethod(KernelLockTarget)
 
 

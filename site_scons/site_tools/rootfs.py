@@ -29,8 +29,21 @@ def _rootfs(target, source, env):
     rootfs.make_ext4(root, target[0].abspath, spec["size"])
 
 
+def _files(item):
+    return item.files() if hasattr(item, "files") else [item.source]
+
+
+def _resolved(item):
+    """`item` with absolute paths for its nodes."""
+    if isinstance(item, rootfs.KernelModules):
+        return rootfs.KernelModules(item.source.abspath, item.release.abspath, tuple(n.abspath for n in item.extra))
+    return dataclasses.replace(item, source=item.source.abspath)
+
+
 def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="64M"):
     hosttools.require("fakeroot", "mkfs.ext4", "debugfs", *RUN_TOOLS)
+    if any(isinstance(item, rootfs.KernelModules) for item in items):
+        hosttools.require("depmod")
     overlays = [env.Dir(overlay).srcnode() for overlay in overlays]
     tables = [env.File(f"{overlay.abspath}.permissions") for overlay in overlays]
     tables = [table for table in tables if os.path.exists(table.abspath)]
@@ -40,8 +53,8 @@ def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="6
         for directory, _, names in os.walk(overlay.abspath)
         for name in names
     ]
-    nodes = [item.source for item in items]
-    resolved = [dataclasses.replace(item, source=item.source.abspath) for item in items]
+    nodes = [node for item in items for node in _files(item)]
+    resolved = [_resolved(item) for item in items]
     spec = dict(
         overlays=[overlay.abspath for overlay in overlays],
         permissions=[table.abspath for table in tables],

@@ -69,6 +69,22 @@ def test_hello_runs_in_the_guest(guest):
     assert guest.run("hello") == (0, f"Hello from {guest.facts['machine']}, built by rvbuild!")
 
 
+def test_modprobe_loads_the_out_of_tree_module_and_an_in_tree_one(guest):
+    """modules/rvhello, built with Kbuild's M=, and loop (an =m option), found through the depmod
+    data in /lib/modules/<release>/."""
+    assert guest.run("dmesg -n 1") == (0, "")  # the kernel's lines go to dmesg, not amid the output
+    assert guest.run("modprobe rvhello && cat /proc/rvhello") == (
+        0,
+        "Hello from rvhello, an out-of-tree module built by rvbuild",
+    )
+    status, log = guest.run("dmesg | grep rvhello:")
+    assert status == 0 and log.splitlines()[-1].endswith("rvhello: loaded, read /proc/rvhello")
+    assert guest.run("modprobe loop && lsmod | cut -d' ' -f1 | sort") == (0, "loop\nrvhello")
+    assert guest.run("modprobe -r rvhello && test ! -e /proc/rvhello && dmesg | tail -1")[1].endswith(
+        "rvhello: unloaded"
+    )
+
+
 def test_files_belong_to_root(guest):
     assert guest.run("stat -c '%u:%g %a' /etc/shadow /root/.ssh/authorized_keys") == (0, "0:0 600\n0:0 600")
 

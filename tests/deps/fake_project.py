@@ -33,8 +33,9 @@ def copy_project(path):
             copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
             copy(f"{ROOT}/{name}", f"{path}/{name}")
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
-    # The fake Kconfig knows the symbols the real fragments use, and two HZ choices.
-    known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config"))) + ["CONFIG_HZ_100", "CONFIG_HZ_250"]
+    # The fake Kconfig knows the symbols the real fragments use, two HZ choices and a driver.
+    known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config")))
+    known += ["CONFIG_HZ_100", "CONFIG_HZ_250", "CONFIG_DUMMY"]
     with open(f"{path}/fixtures/fake-linux/Kconfig", "w") as f:
         f.write("\n".join(known) + "\n")
     return path

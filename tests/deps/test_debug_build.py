@@ -17,7 +17,8 @@ def read(project, path):
 def test_debug_builds_the_kernel_and_its_firmware_in_their_own_directory(project):
     built, output = build(project, "debug=1")
     assert built == {("rv64-debug", "linux"), ("rv64-debug", "opensbi")}
-    up_to_date = project.component_count() - 2
+    # build/rv64's kernel counts too: the image's modules come from it.
+    up_to_date = project.component_count() + 1 - 2
     assert f"rebuilt rv64-debug/linux (not built yet), rv64-debug/opensbi (not built yet); {up_to_date} up to date" in (
         output
     )

@@ -1,10 +1,12 @@
 """Each kind of edit rebuilds exactly what depends on it: real scons, the real builders, fake trees.
 
-Labels are the actions that ran (KCONFIG, LINUX, OPENSBI, BUSYBOX, DROPBEAR, CC/LINK, ROOTFS);
-components are the build/rv64/<component> directories they wrote to. The rows follow issue #3.
+Labels are the actions that ran (KCONFIG, LINUX, MODULE, OPENSBI, BUSYBOX, DROPBEAR, CC/LINK, ROOTFS);
+components are the build/rv64/<component> directories they wrote to (modules: the out-of-tree
+modules of modules/*/). The rows follow issues #3 and #8.
 """
 
 import os
+import tarfile
 import time
 
 from helpers import scons
@@ -24,10 +26,14 @@ def test_nothing_changed_means_nothing_runs(project):
 
 
 def test_kernel_option_rebuilds_kernel_and_firmware_only(project):
+    """... and remakes the out-of-tree modules against the new kernel; their bytes, and the
+    kernel's modules, are unchanged, so the image is not rebuilt."""
+    archive = open(project.file("build/rv64/linux/modules.tar"), "rb").read()
     project.edit("components/linux/virt.config", lambda text: text + "CONFIG_HZ_100=y\n")
     labels, components, output = project.build()
-    assert components == {"linux", "opensbi"}
-    assert {"KCONFIG", "LINUX", "OPENSBI"} <= labels
+    assert components == {"linux", "opensbi", "rvhello"}
+    assert {"KCONFIG", "LINUX", "MODULE", "OPENSBI"} <= labels
+    assert open(project.file("build/rv64/linux/modules.tar"), "rb").read() == archive
     assert "linux (components/linux/virt.config changed)" in output
     assert project.up_to_date()
 
@@ -135,7 +141,48 @@ def test_touch_without_change_rebuilds_nothing(project):
 def test_kernel_rebuilt_identically_stops_there(project):
     project.edit("fixtures/fake-linux/README", lambda text: text + "more notes\n")
     labels, components, _ = project.build()
-    assert "LINUX" in labels and components == {"linux"}
+    assert "LINUX" in labels and components == {"linux", "rvhello"}
+
+
+def image_modules(project):
+    """lib/modules/ of the staged image: {path: bytes}."""
+    base = project.file("build/rv64/rootfs/rootfs/lib/modules")
+    return {
+        os.path.relpath(os.path.join(parent, name), base): open(os.path.join(parent, name), "rb").read()
+        for parent, _, names in os.walk(base)
+        for name in names
+    }
+
+
+def test_image_holds_the_kernels_modules_and_the_out_of_tree_ones_with_depmod_data(project):
+    modules = image_modules(project)
+    assert modules["6.1.0-fake/modules.dep"] == b"kernel/blk_dev_loop.ko:\nextra/rvhello.ko:\n"
+    assert "6.1.0-fake/modules.dep.bin" in modules and "6.1.0-fake/source" not in modules
+    with tarfile.open(project.file("build/rv64/linux/modules.tar")) as tar:
+        assert [(m.name, m.uid, m.mtime) for m in tar] == [
+            (name, 0, 1700000000)
+            for name in ("kernel/blk_dev_loop.ko", "modules.builtin", "modules.builtin.modinfo", "modules.order")
+        ]
+
+
+def test_module_source_edit_rebuilds_that_module_and_the_image_only(project):
+    before = image_modules(project)["6.1.0-fake/extra/rvhello.ko"]
+    project.edit("modules/rvhello/rvhello.c", lambda text: text.replace("built by rvbuild", "built by rvbuild."))
+    labels, components, output = project.build()
+    assert labels == {"MODULE", "ROOTFS"} and components == {"rvhello", "rootfs"}
+    assert "rvhello (modules/rvhello/rvhello.c changed)" in output
+    assert image_modules(project)["6.1.0-fake/extra/rvhello.ko"] != before
+
+
+def test_kernel_option_that_adds_a_module_rebuilds_the_image(project):
+    project.edit("components/linux/virt.config", lambda text: text + "CONFIG_DUMMY=m\n")
+    labels, components, output = project.build()
+    assert components == {"linux", "opensbi", "rvhello", "rootfs"}
+    assert "rootfs (build/rv64/linux/modules.tar changed)" in output
+    assert b"kernel/dummy.ko:" in image_modules(project)["6.1.0-fake/modules.dep"]
+    project.edit("components/linux/virt.config", lambda text: text.replace("CONFIG_DUMMY=m\n", ""))
+    _, components, _ = project.build()
+    assert "rootfs" in components and "6.1.0-fake/kernel/dummy.ko" not in image_modules(project)
 
 
 def test_misspelt_kernel_option_fails_with_its_name_and_keeps_the_old_config(project):

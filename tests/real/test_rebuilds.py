@@ -1,4 +1,4 @@
-"""The edit matrix's kernel, BusyBox and overlay rows, and interruption, on the real rv64 tree.
+"""The edit matrix's kernel, module, BusyBox and overlay rows, and interruption, on the real rv64 tree.
 
 Each test edits files of the repository, and puts them back and rebuilds when it ends, so that
 every test starts from, and the module leaves, the build the README's commands make.
@@ -59,9 +59,20 @@ def test_null_build_runs_nothing():
 
 def test_kernel_option_rebuilds_kernel_and_firmware(edit):
     image = read("build/rv64/linux/Image")
-    edit(FRAGMENT, "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n")
-    assert build() == {"linux", "opensbi"}
+    modules = read("build/rv64/linux/modules.tar")
+    # Not IKCONFIG, say: its built-in module's modinfo goes into modules.builtin.modinfo.
+    edit(FRAGMENT, "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_PRINTK_TIME=y\n")
+    # The out-of-tree module is remade against the new kernel, to the same bytes: no new image.
+    assert build() == {"linux", "opensbi", "rvhello"}
     assert read("build/rv64/linux/Image") != image
+    assert read("build/rv64/linux/modules.tar") == modules
+
+
+def test_module_source_edit_rebuilds_that_module_and_the_image(edit):
+    module = read("build/rv64/rvhello/rvhello.ko")
+    edit("modules/rvhello/rvhello.c", "built by rvbuild", "built by rvbuild, edited")
+    assert build() == {"rvhello", "rootfs"}
+    assert read("build/rv64/rvhello/rvhello.ko") != module
 
 
 def test_busybox_config_rebuilds_busybox_and_image(edit):
@@ -104,7 +115,8 @@ def kernel_make_compiles_nothing():
     """Kbuild's own view: rerun the kernel make exactly as the build last ran it (its log records
     the command line); it must find nothing to compile."""
     with open(f"{BUILD}/logs/linux.log") as log:
-        command = [line[2:] for line in log if line.startswith("$ make ")][-1]
+        makes = [line[2:] for line in log if line.startswith("$ make ")]
+    command = [make for make in makes if make.rstrip().endswith(" Image modules")][-1]
     result = subprocess.run(shlex.split(command), capture_output=True, text=True, check=True)
     return not re.search(r"^\s+(CC|LD|AS)\s", result.stdout, re.MULTILINE)
 
