@@ -14,7 +14,6 @@ import os
 import shlex
 import subprocess
 import tempfile
-import urllib.request
 from dataclasses import dataclass
 
 from rvbuild import BuildError, interrupt
@@ -105,6 +104,8 @@ def progress_bar(total, desc, enabled):
 
 def download(url, dest, progress=True, timeout=60, size=None):
     """Write what `url` serves to `dest`; with `size`, fail rather than take more bytes than that."""
+    import urllib.request  # here: importing it takes longer than a whole null build may spend on it
+
     with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
         if size is not None and total is not None and total != size:

@@ -30,7 +30,7 @@ from rvbuild import BuildError, guest
 SUFFIX = ".test"
 SETTINGS = ("command", "variants", "status", "timeout", "match")
 MATCHES = ("exact", "regex")
-NOT_IN_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+NOT_IN_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"  # compiled when used: it is slow to
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,7 +225,7 @@ def write_junit(path, build_name, outcomes, not_for_this_build):
 
 def _xml_text(text):
     """`text` with what XML cannot hold (terminal escapes, say) as U+FFFD."""
-    return NOT_IN_XML.sub("\ufffd", text)
+    return re.sub(NOT_IN_XML, "\ufffd", text)
 
 
 def _case(suite, build_name, test, seconds):
