@@ -238,6 +238,7 @@ def KernelModule(env, target, directory, kernel):
     """The out-of-tree module in `directory`, built against `kernel` into `target` (<name>.ko)."""
     directory = env.Dir(directory).srcnode()
     name = os.path.basename(directory.abspath)
+    env.Describe("-", "as its MODULE_LICENSE says", own_dir=directory)
     files = sorted(
         os.path.join(parent, file)
         for parent, _, names in os.walk(directory.abspath)
