@@ -26,6 +26,18 @@ def scons(*args, cwd=ROOT, check=True, log=None, env=None):
     return result
 
 
+def scons_without_terminal(*args, timeout=600):
+    """A real scons run with no terminal, as `scons run` and `scons test` get in CI."""
+    return subprocess.run(
+        [sys.executable, "-m", "SCons", "-Q", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

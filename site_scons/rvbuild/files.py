@@ -12,31 +12,17 @@ def _replace_atomically(dest, write):
     os.replace(tmp, dest)
 
 
-def write_if_changed(dest, text):
-    """Write `text` to `dest` unless it already holds exactly that; True if written."""
+def write_if_changed(dest, content):
+    """Write `content` (text or bytes) to `dest` unless it already holds exactly that; True if written."""
+    binary = "b" if isinstance(content, bytes) else ""
     if os.path.exists(dest):
-        with open(dest) as f:
-            if f.read() == text:
+        with open(dest, "r" + binary) as f:
+            if f.read() == content:
                 return False
 
     def write(tmp):
-        with open(tmp, "w") as f:
-            f.write(text)
-
-    _replace_atomically(dest, write)
-    return True
-
-
-def write_bytes_if_changed(dest, data):
-    """Write the bytes `data` to `dest` unless it already holds exactly those; True if written."""
-    if os.path.exists(dest):
-        with open(dest, "rb") as f:
-            if f.read() == data:
-                return False
-
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            f.write(data)
+        with open(tmp, "w" + binary) as f:
+            f.write(content)
 
     _replace_atomically(dest, write)
     return True

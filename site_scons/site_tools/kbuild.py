@@ -28,7 +28,7 @@ import time
 
 from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, modules, toolchain
-from rvbuild.files import copy_if_changed, write_bytes_if_changed, write_if_changed
+from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
 KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", *RUN_TOOLS]
@@ -118,7 +118,7 @@ def _build_kernel(target, source, env):
         copy_if_changed(os.path.join(obj, built), node.abspath)
     with open(os.path.join(obj, "include/config/kernel.release")) as f:
         release = f.read().strip()
-    write_bytes_if_changed(archive.abspath, modules.pack(os.path.join(staging, "lib/modules", release)))
+    write_if_changed(archive.abspath, modules.pack(os.path.join(staging, "lib/modules", release)))
     write_if_changed(release_file.abspath, release + "\n")
 
 

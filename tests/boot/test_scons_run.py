@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from guest import Guest
-from helpers import ROOT, free_port, scons
+from helpers import ROOT, free_port, scons, scons_without_terminal
 from rvbuild import components
 
 OPTIONS = ["variant=rv64"]
@@ -29,14 +29,7 @@ COMPONENTS = len(components.listed(components.for_image(components.discover(ROOT
 
 def scons_guest(*args):
     """A real `scons run` or `scons test`, with no terminal."""
-    return subprocess.run(
-        [sys.executable, "-m", "SCons", "-Q", *args, *OPTIONS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    return scons_without_terminal(*args, *OPTIONS)
 
 
 def guests_of_this_build():

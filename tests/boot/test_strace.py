@@ -1,24 +1,14 @@
 """strace, a package left out of the image unless selected: `packages=strace` puts it in the rv64
 image, where it traces a command; the default image has none."""
 
-import subprocess
-import sys
-
-from helpers import ROOT, debugfs, scons
+from helpers import ROOT, debugfs, scons, scons_without_terminal
 
 IMAGE = f"{ROOT}/build/rv64/rootfs/rootfs.ext4"
 
 
 def run_in_guest(cmd, *options):
     """A real `scons run` (its own guest, booted in the background), with no terminal."""
-    return subprocess.run(
-        [sys.executable, "-m", "SCons", "-Q", "run", "variant=rv64", f"cmd={cmd}", *options],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        stdin=subprocess.DEVNULL,
-    )
+    return scons_without_terminal("run", "variant=rv64", f"cmd={cmd}", *options, timeout=1200)
 
 
 def test_strace_selected_traces_a_command_in_the_guest():

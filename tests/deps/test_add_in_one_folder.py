@@ -5,6 +5,8 @@ real with the cross compilers), the image read back with debugfs."""
 import os
 import subprocess
 
+import pytest
+
 from helpers import debugfs
 
 GREET_CC = """#include <iostream>
@@ -45,16 +47,6 @@ def test_a_new_program_folder_is_built_and_installed_with_nothing_else_touched(p
     assert "loud = yes" in debugfs(image(project), "cat /etc/greet.conf")
 
 
-def test_a_program_folder_without_sources_is_a_clear_error(project):
-    os.makedirs(project.file("programs/empty"))
-    try:
-        result = project.scons("image", check=False)
-        assert result.returncode == 2
-        assert "rvbuild: error: programs/empty has no C or C++ source" in result.stderr.replace(project.path + "/", "")
-    finally:
-        os.rmdir(project.file("programs/empty"))
-
-
 def test_overlays_for_all_variants_and_for_one_rebuild_only_the_image_owned_by_root(project):
     write(project, "overlays/common/etc/issue", "rvbuild test image\n")
     write(project, "overlays/rv64/etc/init.d/S50demo", "#!/bin/sh\necho demo $1\n", 0o775)
@@ -72,11 +64,18 @@ def test_overlays_for_all_variants_and_for_one_rebuild_only_the_image_owned_by_r
     assert "Mode:  0700" in debugfs(image(project), "stat /etc/init.d/S50demo")
 
 
-def test_an_overlay_named_for_no_variant_is_a_clear_error(project):
-    os.makedirs(project.file("overlays/rv46"))
+@pytest.mark.parametrize(
+    "folder, error",
+    [
+        ("programs/empty", "programs/empty has no C or C++ source"),
+        ("overlays/rv46", "overlays/rv46 is for no variant; name it common or one of: rv32, rv64"),
+    ],
+)
+def test_a_folder_that_makes_no_sense_is_a_clear_error(project, folder, error):
+    os.makedirs(project.file(folder))
     try:
         result = project.scons("image", check=False)
         assert result.returncode == 2
-        assert "rvbuild: error: overlays/rv46 is for no variant; name it common or one of: rv32, rv64" in result.stderr
+        assert f"rvbuild: error: {error}" in result.stderr.replace(project.path + "/", "")
     finally:
-        os.rmdir(project.file("overlays/rv46"))
+        os.rmdir(project.file(folder))
