@@ -238,6 +238,8 @@ def KernelModule(env, target, directory, kernel):
     """The out-of-tree module in `directory`, built against `kernel` into `target` (<name>.ko)."""
     directory = env.Dir(directory).srcnode()
     name = os.path.basename(directory.abspath)
+    if not os.path.exists(os.path.join(directory.abspath, "Kbuild")):
+        raise BuildError(f"{directory.path} has no Kbuild file; write one: obj-m := {name}.o")
     env.Describe("-", "as its MODULE_LICENSE says", own_dir=directory)
     files = sorted(
         os.path.join(parent, file)

@@ -69,6 +69,7 @@ def test_overlays_for_all_variants_and_for_one_rebuild_only_the_image_owned_by_r
     [
         ("programs/empty", "programs/empty has no C or C++ source"),
         ("overlays/rv46", "overlays/rv46 is for no variant; name it common or one of: rv32, rv64"),
+        ("modules/empty", "modules/empty has no Kbuild file; write one: obj-m := empty.o"),
     ],
 )
 def test_a_folder_that_makes_no_sense_is_a_clear_error(project, folder, error):
