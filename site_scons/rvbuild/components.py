@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rvbuild import BuildError
 
-ROLES = ("kernel", "firmware", "package", "rootfs", "program", "module")
+DECLARED_ROLES = ("kernel", "firmware", "package", "rootfs")  # by components/<name>/SConscript
 FOLDER_ROLES = {"programs": "program", "modules": "module"}
 
 
@@ -49,8 +49,8 @@ def _component(project, folder, name):
     sconscript = os.path.join(project, directory, "SConscript")
     values = declared(sconscript)
     role = values.get("ROLE")
-    if role not in ROLES[:4]:
-        raise BuildError(f"{sconscript} must declare its role: ROLE = one of {', '.join(map(repr, ROLES[:4]))}")
+    if role not in DECLARED_ROLES:
+        raise BuildError(f"{sconscript} must declare its role: ROLE = one of {', '.join(map(repr, DECLARED_ROLES))}")
     return Component(name, role, directory, bool(values.get("DEFAULT", True)))
 
 

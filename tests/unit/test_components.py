@@ -1,0 +1,66 @@
+"""Discovery: components are folders, their roles declared in data or given by their folder."""
+
+import pytest
+
+from rvbuild import BuildError, components
+
+
+def make(tmp_path, files):
+    for relative, text in files.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp_path)
+
+
+PROJECT = {
+    "components/linux/SConscript": 'ROLE = "kernel"\nImport("env")\n',
+    "components/opensbi/SConscript": 'import os\n\nROLE = "firmware"\n',
+    "components/busybox/SConscript": 'ROLE = "package"\n',
+    "components/strace/SConscript": 'ROLE = "package"\nDEFAULT = False\n',
+    "components/rootfs/SConscript": 'ROLE = "rootfs"\n',
+    "components/notes/README": "not a component: no SConscript\n",
+    "programs/hello/hello.c": "int main(void) { return 0; }\n",
+    "modules/rvhello/Kbuild": "obj-m := rvhello.o\n",
+}
+
+
+def test_every_folder_is_found_with_its_role(tmp_path):
+    found = components.discover(make(tmp_path, PROJECT))
+    assert {name: c.role for name, c in found.items()} == {
+        "busybox": "package",
+        "linux": "kernel",
+        "opensbi": "firmware",
+        "rootfs": "rootfs",
+        "strace": "package",
+        "hello": "program",
+        "rvhello": "module",
+    }
+    parts = components.for_image(found, "opensbi")
+    assert [c.name for c in components.listed(parts)] == ["linux", "opensbi", "busybox", "hello", "rvhello", "rootfs"]
+    with_strace = components.for_image(found, "opensbi", ["strace"])
+    assert [c.name for c in with_strace["packages"]] == ["busybox", "strace"]
+
+
+@pytest.mark.parametrize(
+    "files, error",
+    [
+        (
+            {"components/x/SConscript": "Import('env')\n"},
+            r"x/SConscript must declare its role: ROLE = one of",
+        ),
+        ({"components/x/SConscript": "ROLE = 'kernel' + ''\n"}, r"SConscript:1: ROLE must be a plain value"),
+        ({"programs/rootfs/main.c": ""}, r"programs/rootfs and components/rootfs share a name; rename one"),
+    ],
+)
+def test_a_component_that_says_too_little_is_a_clear_error(tmp_path, files, error):
+    with pytest.raises(BuildError, match=error):
+        components.discover(make(tmp_path, {**PROJECT, **files}))
+
+
+def test_unknown_package_or_firmware_names_what_there_is(tmp_path):
+    found = components.discover(make(tmp_path, PROJECT))
+    with pytest.raises(BuildError, match=r"unknown package\(s\) stracee; choose from: busybox, strace"):
+        components.packages(found, ["stracee"])
+    with pytest.raises(BuildError, match=r"needs firmware 'uboot' in components/; it has: opensbi"):
+        components.one(found, "firmware", "uboot")
