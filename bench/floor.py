@@ -154,7 +154,7 @@ class Clone:
     def make_image(self):
         """The image from the tree rvbuild staged last (the same files), as rvbuild makes it."""
         root = f"{self.build}/rootfs/floor-rootfs"
-        rootfs.stage(root, f"{self.build}/rootfs/rootfs", [])
+        rootfs.stage(root, [f"{self.build}/rootfs/rootfs"], [])
         info = json.load(open(f"{self.build}/info.json"))
         rootfs.make_ext4(root, f"{self.build}/rootfs/floor.ext4", info["settings"]["rootfs_size"])
 
