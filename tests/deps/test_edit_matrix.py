@@ -124,6 +124,20 @@ def test_new_host_key_rebuilds_the_image_and_known_hosts_and_the_old_key_gives_t
     assert open(known_hosts, "rb").read() == before["known_hosts"]
 
 
+def test_a_rewrite_in_the_same_second_with_the_same_size_still_rebuilds(project):
+    """Content decides, not the time: a file rewritten with other bytes of the same length, its
+    time set back to what it was (as a rewrite within one clock tick leaves it), rebuilds."""
+    motd = project.file("components/rootfs/overlay/etc/motd")
+    before = os.stat(motd)
+    project.edit("components/rootfs/overlay/etc/motd", lambda text: text.swapcase())
+    os.utime(motd, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(motd).st_size == before.st_size
+    assert project.build()[1] == {"rootfs"}
+    project.edit("components/rootfs/overlay/etc/motd", lambda text: text.swapcase())
+    os.utime(motd, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert project.build()[1] == {"rootfs"}
+
+
 def test_touch_without_change_rebuilds_nothing(project):
     later = time.time() + 5
     for name in (
