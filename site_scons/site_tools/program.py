@@ -54,7 +54,7 @@ def UserProgram(env, directory, build_dir):
         hosttools.require(tc.tool("g++"))
     flags = ["-O2", "-Wall", *tc.cflags.split(), *settings["cflags"]]
     cross = env.Clone(
-        tools=["gcc", "g++", "gnulink"],
+        tools=["cc", "cxx", "link"],  # not gcc and g++: they would run the compilers to ask their version
         CC=env.CompileWith(tc.tool("gcc"), tc.clang),
         CXX=env.CompileWith(tc.tool("g++"), tc.clang),
         LINK=tc.tool("g++" if cxx else "gcc"),

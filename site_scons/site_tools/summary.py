@@ -14,8 +14,19 @@ from build_action import action
 from rvbuild import ccache_stats, hosttools
 from rvbuild.explain import Summary
 
+_hashed_this_run = set()
+
 
 def _changed_content(dependency, target, prev_ni, repo_node):
+    # SConstruct lets SCons reuse a file's stored hash when its time has not changed (max_drift):
+    # hashing the large files our builders write (images, vmlinux) was most of a null build. A file
+    # a user may edit is hashed anew all the same, once a run: a rewrite within one tick of the
+    # clock still counts.
+    if isinstance(dependency, SCons.Node.FS.File) and not dependency.has_builder():
+        if dependency not in _hashed_this_run:
+            dependency.get_ninfo().csig = dependency.get_content_hash()
+            _hashed_this_run.add(dependency)
+        return getattr(prev_ni, "csig", None) != dependency.get_ninfo().csig
     return dependency.changed_content(target, prev_ni, repo_node)
 
 
