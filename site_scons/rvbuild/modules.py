@@ -39,7 +39,12 @@ def install(root, archive, release, extra=()):
     directory = os.path.join(root, "lib/modules", release)
     os.makedirs(os.path.join(directory, EXTRA), exist_ok=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(directory, filter="data")
+        # pack() writes regular files with relative names only; refuse anything else. (Not
+        # extractall's filter=: Debian 12's Python 3.11.2 predates it.)
+        for member in tar.getmembers():
+            if not member.isfile() or os.path.isabs(member.name) or ".." in member.name.split("/"):
+                raise BuildError(f"{archive}: {member.name} is not a module file; delete the archive and rebuild")
+        tar.extractall(directory)
     for module in extra:
         shutil.copyfile(module, os.path.join(directory, EXTRA, os.path.basename(module)))
     return directory

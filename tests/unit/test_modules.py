@@ -50,3 +50,16 @@ def test_depmod_complaining_fails_in_one_line(tmp_path):
     module.write_bytes(b"not an ELF file")
     with pytest.raises(BuildError, match=r"^depmod failed for .*/lib/modules/6.1.0: depmod: "):
         modules.depmod(str(tmp_path / "root"), "6.1.0")
+
+
+@pytest.mark.parametrize("member", ["../outside.ko", "/abs.ko", "link.ko"])
+def test_install_refuses_what_pack_never_writes(tmp_path, member):
+    archive = tmp_path / "modules.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo(member)
+        if member == "link.ko":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(BuildError, match=f"{member} is not a module file"):
+        modules.install(str(tmp_path / "root"), str(archive), "6.1.0")
+    assert not (tmp_path / "outside.ko").exists()
