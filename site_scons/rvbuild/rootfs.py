@@ -44,9 +44,6 @@ class KernelModules:
     release: str
     extra: tuple = ()
 
-    def files(self):
-        return [self.source, self.release, *self.extra]
-
 
 def read_permissions(path):
     """Lines of `path mode` (octal); '#' starts a comment."""

@@ -103,6 +103,12 @@ def _merge_config(target, source, env):
         write_if_changed(target[0].abspath, f.read())
 
 
+def _release(obj):
+    """The kernel release (uname -r) of the kernel built in `obj`."""
+    with open(os.path.join(obj, "include/config/kernel.release")) as f:
+        return f.read().strip()
+
+
 def _build_kernel(target, source, env):
     obj = _objdir(target)
     os.makedirs(obj, exist_ok=True)
@@ -116,8 +122,7 @@ def _build_kernel(target, source, env):
     image, vmlinux, archive, release_file = target
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], [image, vmlinux], strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
-    with open(os.path.join(obj, "include/config/kernel.release")) as f:
-        release = f.read().strip()
+    release = _release(obj)
     write_if_changed(archive.abspath, modules.pack(os.path.join(staging, "lib/modules", release)))
     write_if_changed(release_file.abspath, release + "\n")
 
@@ -226,8 +231,7 @@ def _build_module(target, source, env):
         ],
         env["RV_LOG"],
     )
-    with open(os.path.join(kernel.obj, "include/config/kernel.release")) as f:
-        release = f.read().strip()
+    release = _release(kernel.obj)
     built = os.path.join(staging, "lib/modules", release, modules.EXTRA, f"{name}.ko")
     if not os.path.exists(built):
         raise BuildError(f"{env['RV_MODULE_DIR']}/Kbuild built no {name}.ko: name it with `obj-m := {name}.o`")

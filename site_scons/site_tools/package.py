@@ -45,10 +45,9 @@ def _prepared_objdir(target, env):
     objects compiled the old way."""
     obj = _objdir(target)
     record = os.path.join(obj, ".rvbuild-settings")
-    settings = repr([env.get(name) for name in SETTINGS])
-    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == settings):
+    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == env["RV_SETTINGS"]):
         shutil.rmtree(obj)
-    write_if_changed(record, settings)
+    write_if_changed(record, env["RV_SETTINGS"])
     return obj
 
 
@@ -111,6 +110,7 @@ def _declare(env, name, function, tree, outputs, inputs, **overrides):
         # The settings, with paths in the checkout relative to it, so that a clone elsewhere has the
         # same signature; obj/ is emptied when the checkout moves (its configure/make files name it).
         RV_SIGNATURE=sharing.checkout_relative(settings, env.Dir("#").abspath),
+        RV_SETTINGS=settings,
         RV_TREE=tree,
         RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath,
         **overrides,

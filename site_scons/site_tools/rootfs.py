@@ -29,15 +29,20 @@ def _rootfs(target, source, env):
     rootfs.make_ext4(root, target[0].abspath, spec["size"])
 
 
-def _files(item):
-    return item.files() if hasattr(item, "files") else [item.source]
+def _path(value):
+    return tuple(map(_path, value)) if isinstance(value, tuple) else getattr(value, "abspath", value)
+
+
+def _nodes(item):
+    """The nodes an image item (rvbuild.rootfs) names, in its fields or tuples of them."""
+    values = [getattr(item, field.name) for field in dataclasses.fields(item)]
+    flat = [v for value in values for v in (value if isinstance(value, tuple) else (value,))]
+    return [value for value in flat if hasattr(value, "abspath")]
 
 
 def _resolved(item):
     """`item` with absolute paths for its nodes."""
-    if isinstance(item, rootfs.KernelModules):
-        return rootfs.KernelModules(item.source.abspath, item.release.abspath, tuple(n.abspath for n in item.extra))
-    return dataclasses.replace(item, source=item.source.abspath)
+    return dataclasses.replace(item, **{f.name: _path(getattr(item, f.name)) for f in dataclasses.fields(item)})
 
 
 def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="64M"):
@@ -53,7 +58,7 @@ def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="6
         for directory, _, names in os.walk(overlay.abspath)
         for name in names
     ]
-    nodes = [node for item in items for node in _files(item)]
+    nodes = [node for item in items for node in _nodes(item)]
     resolved = [_resolved(item) for item in items]
     spec = dict(
         overlays=[overlay.abspath for overlay in overlays],

@@ -110,8 +110,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         PROGRESS=env["PROGRESS"],
     )
     env.NoClean(anchor_node)
-    unpacked = dict(unpack_spec, patches=[patch.abspath for patch in patches])
-    del unpacked["sha256"]
+    unpacked = dict(subdir=unpack_spec["subdir"], inner=unpack_spec["inner"], patches=[p.abspath for p in patches])
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked)
     return tree
 
