@@ -43,6 +43,7 @@ def _make_variables(env, tree, obj, ccache=True, module=None):
     return {
         "ARCH": env["KERNEL_ARCH"],
         "CROSS_COMPILE": f"ccache {cross}" if ccache and env["CCACHE"] else cross,
+        "HOSTCC": env["HOST_CC"] if ccache else "gcc",
         "KCFLAGS": " ".join(f"-fmacro-prefix-map={path}/=" for path in prefix_maps),
         # Identical inputs give an identical Image, so nothing downstream rebuilds for nothing.
         "KBUILD_BUILD_TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(BUILD_EPOCH)),

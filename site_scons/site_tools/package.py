@@ -153,6 +153,7 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     make_vars = [
         f"CROSS_COMPILE={tc.prefix}",
         f"CC={CompileWith(env, tc.tool('gcc'), tc.clang)}",
+        f"HOSTCC={env['HOST_CC']}",
         f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip(),
     ]
     targets = _declare(
