@@ -68,7 +68,8 @@ def _kconfig_package(target, source, env):
     config, fragments = env["RV_CONFIG"][0], env["RV_CONFIG"][1:]
     with open(config) as f:
         write_if_changed(os.path.join(obj, ".config"), kconfig.apply(f.read(), kconfig.requested(fragments)))
-    make_vars = env["RV_MAKE_VARS"]
+    # HOSTCC is not a setting: it does not change what is built, and Kbuild tracks its command lines.
+    make_vars = [*env["RV_MAKE_VARS"], f"HOSTCC={env['HOST_CC']}"]
     run_logged([["make", "-C", tree, f"O={obj}", *make_vars, "oldconfig"]], env["RV_LOG"])
     misses = kconfig.not_stuck(kconfig.requested(env["RV_CONFIG"]), kconfig.read(os.path.join(obj, ".config")))
     if misses:
@@ -153,7 +154,6 @@ def KconfigPackage(env, name, tree, configs, outputs, extra_cflags=""):
     make_vars = [
         f"CROSS_COMPILE={tc.prefix}",
         f"CC={CompileWith(env, tc.tool('gcc'), tc.clang)}",
-        f"HOSTCC={env['HOST_CC']}",
         f"CONFIG_EXTRA_CFLAGS={_prefix_map(env)} {tc.cflags} {extra_cflags}".strip(),
     ]
     targets = _declare(
