@@ -1,7 +1,8 @@
 """SCons tool: every action, as it starts, is noted with the reason it runs; the build ends
 with one line saying what was rebuilt and why (explain=1: the reason under every step).
 
-Load it after `sources`: it wraps the deciders of both environments."""
+Load it after `sources`: it wraps the deciders of both environments. It also decides which stored
+hashes SCons may reuse (max_drift, times below a second)."""
 
 import atexit
 import subprocess
@@ -18,10 +19,10 @@ _hashed_this_run = set()
 
 
 def _changed_content(dependency, target, prev_ni, repo_node):
-    # SConstruct lets SCons reuse a file's stored hash when its time has not changed (max_drift):
-    # hashing the large files our builders write (images, vmlinux) was most of a null build. A file
-    # a user may edit is hashed anew all the same, once a run: a rewrite within one tick of the
-    # clock still counts.
+    # generate() lets SCons reuse a built file's stored hash while its time has not changed
+    # (max_drift): hashing the large files our builders write (images, vmlinux) was most of a null
+    # build. A file a user may edit is hashed anew all the same, once a run: a rewrite within one
+    # tick of the clock still counts.
     if isinstance(dependency, SCons.Node.FS.File) and not dependency.has_builder():
         if dependency not in _hashed_this_run:
             dependency.get_ninfo().csig = dependency.get_content_hash()
@@ -65,6 +66,10 @@ def generate(env):
         sys.stdout.flush()
 
     env["PRINT_CMD_LINE_FUNC"] = print_and_record
+    SCons.Script.SetOption("max_drift", 1)  # a file untouched for a second keeps its stored hash...
+    # ..."untouched" to the microsecond, not in SCons' whole seconds: a built file replaced within
+    # the second it was written does not keep the old file's hash.
+    SCons.Node.FS.Base.getmtime = lambda node: node.stat() and node.stat().st_mtime
     env.Decider(summary.decider(_changed_content))
     env["RV_CACHE_ENV"].Decider(summary.decider(_changed_timestamp_then_content))
     env.AlwaysBuild(env.Alias("ccache-stats", [], action(_show_ccache_stats, None)))
