@@ -2,8 +2,8 @@
 
 env.LinuxKernel(tree, fragments, debug=False) declares, in the calling SConscript's build directory:
 - kernel.config: allnoconfig plus the fragments (checked to be Kconfig lines when
-  declared, so a typo fails before anything builds), merged by the kernel's
-  scripts/kconfig/merge_config.sh in kconfig/; every requested option is checked
+  declared, so a typo fails before anything builds), made in kconfig/ with the
+  fragments' values as KCONFIG_ALLCONFIG; every requested option is checked
   to have stuck, and the file is rewritten only when its content changes, so a
   comment-only fragment edit stops here.
 - Image, vmlinux, modules.tar and kernel.release: `make Image modules` in obj/, which SCons
@@ -82,18 +82,19 @@ def _objdir(target):
 
 
 def _merge_config(target, source, env):
+    """allnoconfig with the fragments' values (later fragments winning), in kconfig/. As the kernel's
+    merge_config.sh -n does, minus its shell loops, and with our make variables (HOSTCC through
+    ccache), which it would not pass to its make."""
     tree = env["RV_TREE"].path
     scratch = os.path.join(target[0].dir.abspath, "kconfig")
     os.makedirs(scratch, exist_ok=True)
     fragments = env["RV_FRAGMENTS"]
-    run_logged(
-        [[os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-n", "-O", scratch, "/dev/null", *fragments]],
-        env["RV_LOG"],
-        cwd=tree,
-        extra_env=_make_variables(env, tree, _objdir(target)),
-    )
+    wanted = kconfig.requested(fragments)
+    allconfig = os.path.join(scratch, "fragments.config")
+    write_if_changed(allconfig, "".join(kconfig.line(name, value) + "\n" for name, value in wanted.items()))
+    run_logged([_make(env, scratch, f"KCONFIG_ALLCONFIG={allconfig}", "allnoconfig")], env["RV_LOG"])
     merged = os.path.join(scratch, ".config")
-    misses = kconfig.not_stuck(kconfig.requested(fragments), kconfig.read(merged))
+    misses = kconfig.not_stuck(wanted, kconfig.read(merged))
     if misses:
         raise BuildError(
             f"kernel options did not stick: {kconfig.describe(misses)}; "
