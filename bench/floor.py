@@ -6,7 +6,7 @@ table of rvbuild/floor ratios and the goals, and writes them as JSON and as a PN
     .venv/bin/python bench/floor.py [--variants rv64,rv32] [--skip-cold] [--runs N] [--out DIR]
 
 Everything runs in a scratch clone of this checkout's HEAD (removed at the end unless --scratch
-names a folder to keep), with this checkout's download cache and no ccache (ccache=0 and
+names a folder to keep), with this checkout's downloads (not its unpacked trees) and no ccache (ccache=0 and
 CCACHE_DISABLE=1; --ccache keeps it on, for trying the script out, not for figures). The figures
 are for rv64; the boot figures for each of --variants.
 
@@ -17,15 +17,16 @@ directory and added environment (rvbuild.run.logged_line), and the floor replays
 does the few things rvbuild does in Python between them: the kernel's merged config copied into
 obj/ and its Image copied out, and the root filesystem staged and imaged (rvbuild.rootfs).
 
-- cold build: rvbuild's `scons image` in an empty build/; then build/src/, each component's obj/
-  and the kernel's kconfig/ are removed, and the floor, in the same paths, unpacks every source as
-  rvbuild does (rvbuild.unpack, given what info.json records), replays each component's commands
-  in the order rvbuild started them, and makes the image (copy of the staged tree, mkfs.ext4,
-  debugfs). The files rvbuild writes into obj/ before the first command (BusyBox's .config,
-  Dropbear's localoptions.h, its settings record) are put back first. Not in the floor, as they
-  take well under a second: `hello` (one C file, compiled by SCons itself) and the SSH keys.
-  Both are timed in CPU seconds too: the floor's CPU time spread over every core is what no
-  schedule of the same commands beats, printed under the table.
+- cold build: rvbuild's `scons image` in an empty build/ (and no tree kept to link from); then
+  build/src/, the kept trees, each component's obj/ and the kernel's kconfig/ are removed, and the
+  floor, in the same paths, unpacks every source as rvbuild does (rvbuild.unpack, given what
+  info.json records), replays each component's commands in the order rvbuild started them, and
+  makes the image (copy of the staged tree, mkfs.ext4, debugfs). The files rvbuild writes into
+  obj/ before the first command (BusyBox's .config, Dropbear's localoptions.h, its settings
+  record) are put back first. Not in the floor, as they take well under a second: `hello` (one C
+  file, compiled by SCons itself) and the SSH keys. Both are timed in CPU seconds too: the floor's
+  CPU time spread over every core is what no schedule of the same commands beats, printed under
+  the table.
 - null build: `scons image` with nothing to do, against every component's last make run again
   with nothing to do (what a script with no orchestration does every time).
 - edits (a kernel option, a BusyBox option, an overlay file): the edit, `scons image` timed; the
@@ -74,12 +75,23 @@ def cpu_seconds():
     return t.user + t.system + t.children_user + t.children_system
 
 
+def downloads_without_trees(dl, folder):
+    """`folder`: a download cache holding links to the downloads in `dl` and no unpacked trees
+    (rvbuild.unpack's store), so that a build with it unpacks every tree as on a new machine."""
+    os.makedirs(folder, exist_ok=True)
+    for entry in os.scandir(dl):
+        if entry.is_file() and not os.path.lexists(f"{folder}/{entry.name}"):
+            os.symlink(os.path.realpath(entry.path), f"{folder}/{entry.name}")
+    return folder
+
+
 class Clone:
     """A scratch clone of the checkout, its scons and its logs; `log` gets all they print."""
 
     def __init__(self, path, args, log):
         self.path, self.log, self.jobs = path, log, os.cpu_count()
-        self.options = [f"ccache={int(args.ccache)}", f"dl={os.path.realpath(args.dl)}", "progress=0"]
+        self.dl = downloads_without_trees(args.dl, f"{os.path.dirname(path)}/dl")
+        self.options = [f"ccache={int(args.ccache)}", f"dl={self.dl}", "progress=0"]
         for name in ("MAKEFLAGS", "MFLAGS"):  # the floor's makes take -j, rvbuild's its own jobserver
             os.environ.pop(name, None)
         if not args.ccache:
@@ -182,7 +194,8 @@ class Clone:
             for path in (f"{obj}/{name}" for obj in objs for name in SEEDS if obj.endswith("/obj"))
             if os.path.exists(path)
         }
-        for path in [*objs, *(tree["tree"] for tree in trees)]:
+        stores = {tree["unpack"]["store"] for tree in trees}
+        for path in [*objs, *(tree["tree"] for tree in trees), *stores]:
             shutil.rmtree(path)
         started, cpu = time.monotonic(), cpu_seconds()
         for tree in trees:
@@ -239,7 +252,9 @@ def measure(clone, args):
 
     built = os.path.exists(f"{clone.build}/rootfs/rootfs.ext4")
     if not args.skip_cold:
-        shutil.rmtree(f"{clone.path}/build", ignore_errors=True)
+        for folder in (f"{clone.path}/build", clone.dl):
+            shutil.rmtree(folder, ignore_errors=True)
+        downloads_without_trees(args.dl, clone.dl)
         print("cold build: rvbuild, then the floor", flush=True)
         rvbuild, _ = clone.scons("image", "variant=rv64")
         rvbuild_cpu = clone.cpu

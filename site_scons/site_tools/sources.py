@@ -6,7 +6,8 @@ Each is part of the `fetch` alias: `scons fetch` downloads everything the build 
 builds nothing, so that the build can then run offline.
 
 env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>, with
-every *.patch of the component's directory applied in name order,
+every *.patch of the component's directory applied in name order, made of hard links to
+the same tree kept once in $DL_DIR/unpacked/ (rvbuild.unpack),
 and the nodes other builders depend on: its anchor file and a Value naming exactly
 what was unpacked (sha256 or commit, subdir, patches).
 
@@ -52,6 +53,8 @@ def _unpack(target, source, env):
         spec["inner"],
         [patch.abspath for patch in source[2:]],
         progress=env["PROGRESS"],
+        store=spec["store"],
+        key=spec["key"],
     )
 
 
@@ -102,6 +105,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     else:
         identity = env.Value(" ".join([source.sha256, subdir, inner or ""] + patch_digests))
         unpack_spec = {"sha256": source.sha256, "subdir": subdir, "inner": inner}
+    unpack_spec.update(store=env.Dir("$DL_DIR").Dir("unpacked").abspath, key=identity.value)
     env["RV_CACHE_ENV"].Command(
         anchor_node,
         [FetchSource(env, source), identity] + patches,
@@ -110,7 +114,8 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         PROGRESS=env["PROGRESS"],
     )
     env.NoClean(anchor_node)
-    unpacked = dict(subdir=unpack_spec["subdir"], inner=unpack_spec["inner"], patches=[p.abspath for p in patches])
+    unpacked = {name: unpack_spec[name] for name in ("subdir", "inner", "store", "key")}
+    unpacked["patches"] = [p.abspath for p in patches]
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked)
     return tree
 

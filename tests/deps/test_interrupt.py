@@ -29,7 +29,7 @@ PAUSE = "fixtures/fake-dropbear/pause"
 # there must not leave behind (the step's own output; make deletes the target it was writing).
 POINTS = {
     "fetch": ([f"dl/{DROPBEAR}.tar.bz2"], f"dl/{DROPBEAR}.tar.bz2"),
-    "unpack": ([f"build/src/{DROPBEAR}"], f"build/src/{DROPBEAR}/configure"),
+    "unpack": ([f"build/src/{DROPBEAR}", "dl/unpacked"], f"build/src/{DROPBEAR}/configure"),
     "configure": (["build/rv64/dropbear"], "build/rv64/dropbear/dropbear"),
     "make": (["build/rv64/dropbear"], "build/rv64/dropbear/obj/dropbear"),
     "image": (["build/rv64/rootfs/rootfs.ext4"], "build/rv64/rootfs/rootfs.ext4"),

@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 
 import pytest
@@ -292,3 +293,55 @@ def test_scratch_of_a_killed_unpack_is_removed_by_the_next(tmp_path):
     unpack(archive, str(src / "pkg"), "pkg-1.0", progress=False)
     assert sorted(os.listdir(src)) == sorted([live.name, "pkg"])
     assert (src / "pkg" / "first").read_text() == "y"
+
+
+# The store: a tree unpacked once and linked into each checkout that shares the downloads.
+
+
+def unpack_linked(tmp_path, dest, store, key="sha256-of-pkg-1.0"):
+    archive = tmp_path / "pkg-1.0.tar"
+    if not archive.exists():
+        make_archive(archive, member("pkg-1.0/include/x.h", b"int x;\n"), member("pkg-1.0/configure", b"#!/bin/sh\n"))
+    unpack(str(archive), str(dest), "pkg-1.0", progress=False, store=str(store), key=key)
+    return archive
+
+
+def test_tree_is_hard_links_to_a_read_only_tree_in_the_store(tmp_path):
+    store, dest = tmp_path / "dl" / "unpacked", tmp_path / "src" / "pkg"
+    unpack_linked(tmp_path, dest, store)
+    (kept,) = os.listdir(store)
+    assert kept.startswith("pkg-")
+    assert everything_below(store / kept) == everything_below(dest) == ["configure", "include", "include/x.h"]
+    for name in ("configure", "include/x.h"):
+        assert os.path.samefile(dest / name, store / kept / name)
+        assert stat.S_IMODE(os.stat(dest / name).st_mode) & 0o222 == 0
+    (dest / "include" / "new.h").write_text("only here\n")  # the directories are the checkout's own
+    assert everything_below(store / kept) == ["configure", "include", "include/x.h"]
+    assert os.listdir(tmp_path / "src") == ["pkg"]
+
+
+def test_another_checkout_links_the_kept_tree_without_reading_the_archive(tmp_path):
+    store = tmp_path / "dl" / "unpacked"
+    archive = unpack_linked(tmp_path, tmp_path / "a" / "pkg", store)
+    archive.write_bytes(b"not a tar")
+    unpack_linked(tmp_path, tmp_path / "b" / "pkg", store)
+    assert os.path.samefile(tmp_path / "a" / "pkg" / "include" / "x.h", tmp_path / "b" / "pkg" / "include" / "x.h")
+    assert len(os.listdir(store)) == 1
+
+
+def test_other_contents_are_kept_apart(tmp_path):
+    store = tmp_path / "dl" / "unpacked"
+    unpack_linked(tmp_path, tmp_path / "a" / "pkg", store, key="sha256-of-pkg-1.0")
+    unpack_linked(tmp_path, tmp_path / "b" / "pkg", store, key="sha256-of-pkg-1.0 0001-fix.patch")
+    assert len(os.listdir(store)) == 2
+    assert not os.path.samefile(tmp_path / "a" / "pkg" / "configure", tmp_path / "b" / "pkg" / "configure")
+
+
+def test_a_store_on_another_filesystem_is_not_used(tmp_path):
+    shm = "/dev/shm"
+    if not os.path.isdir(shm) or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem here")
+    with tempfile.TemporaryDirectory(dir=shm) as other:
+        unpack_linked(tmp_path, tmp_path / "src" / "pkg", os.path.join(other, "unpacked"))
+        assert os.listdir(os.path.join(other, "unpacked")) == []
+    assert os.stat(tmp_path / "src" / "pkg" / "configure").st_nlink == 1
