@@ -7,7 +7,8 @@ the declared targets. A toolchain's identity is a Value source of every target.
 env.KconfigPackage(name, tree, configs, outputs)    BusyBox-style: a full .config kept in the
                                                     repo, plus fragments
 env.AutotoolsPackage(name, tree, outputs, ...)      configure + make (Dropbear; BBL as firmware)
-env.MakePackage(name, tree, outputs, make_args)     plain make with O= (OpenSBI)
+env.MakePackage(name, tree, outputs, make_args)     plain make with O= (OpenSBI), `ahead`: what
+                                                    can be made before the inputs are
 env.UserspaceToolchain()                            the variant's toolchain (rvbuild.toolchain)
 env.CompileWith(compiler, clang)                    the compiler, behind ccache where it helps
 env.ToolchainFiles(tc)                              what the toolchain's own files say, for a signature
@@ -25,9 +26,9 @@ from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, sharing, toolch
 from rvbuild.files import copy_if_changed, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
-# What a package's build is made with besides its files: its action's signature includes them.
-# The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is one of them.
-SETTINGS = ("RV_BUILD_EPOCH", "RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS", "RV_OUTPUTS")
+# What a package's obj/ is built with besides its files: its actions' signatures include them, and
+# what they made (RV_OUTPUTS). The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is one.
+SETTINGS = ("RV_BUILD_EPOCH", "RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")
 
 
 def CompileWith(env, compiler, clang=False):
@@ -95,7 +96,9 @@ def _autotools_package(target, source, env):
 
 def _make_package(target, source, env):
     obj = _prepared_objdir(target, env)
-    run_logged([["make", "-C", env["RV_TREE"].path, f"O={obj}", *env["RV_MAKE_VARS"]]], env["RV_LOG"])
+    # make names its targets by the real path of O=, as OpenSBI's Makefile does (readlink -f).
+    goals = [os.path.join(os.path.realpath(obj), output) for output in env["RV_OUTPUTS"]] if env["RV_AHEAD"] else []
+    run_logged([["make", "-C", env["RV_TREE"].path, f"O={obj}", *env["RV_MAKE_VARS"], *goals]], env["RV_LOG"])
     _copy_outputs(env, target)
 
 
@@ -110,7 +113,7 @@ def _declare(env, name, function, tree, outputs, inputs, **overrides):
         action(function, label(env, name.upper()), varlist=["RV_SIGNATURE"]),
         # The settings, with paths in the checkout relative to it, so that a clone elsewhere has the
         # same signature; obj/ is emptied when the checkout moves (its configure/make files name it).
-        RV_SIGNATURE=sharing.checkout_relative(settings, env.Dir("#").abspath),
+        RV_SIGNATURE=sharing.checkout_relative(settings + repr(overrides["RV_OUTPUTS"]), env.Dir("#").abspath),
         RV_SETTINGS=settings,
         RV_TREE=tree,
         RV_LOG=env.File(f"$LOG_DIR/{name}.log").abspath,
@@ -206,19 +209,18 @@ def AutotoolsPackage(
     )
 
 
-def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="kernel"):
-    """Plain make with O=, its CC the toolchain's compiler."""
+def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="kernel", ahead=None):
+    """Plain make with O=, its CC the toolchain's compiler. `ahead` (like `outputs`): files that
+    need none of `inputs`, made first by a make of their own, so that they build while `inputs`
+    are still being made (OpenSBI's libraries while the kernel builds)."""
     tc = _toolchain(env, toolchain)
-    return _declare(
-        env,
-        name,
-        _make_package,
-        tree,
-        outputs,
-        [*inputs, *ToolchainFiles(env, tc)],
+    files = ToolchainFiles(env, tc)
+    settings = dict(
         RV_MAKE_VARS=[*make_args, f"CC={CompileWith(env, tc.tool('gcc'), tc.clang)} {_prefix_map(env)}"],
         RV_TOOLCHAIN_ID=tc.identity(),
     )
+    early = _declare(env, name, _make_package, tree, ahead, files, RV_AHEAD=True, **settings) if ahead else []
+    return _declare(env, name, _make_package, tree, outputs, [*inputs, *files, *early], RV_AHEAD=False, **settings)
 
 
 def generate(env):

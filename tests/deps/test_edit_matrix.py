@@ -33,6 +33,8 @@ def test_kernel_option_rebuilds_kernel_and_firmware_only(project):
     labels, components, output = project.build()
     assert components == {"linux", "opensbi", "rvhello"}
     assert {"KCONFIG", "LINUX", "MODULE", "OPENSBI"} <= labels
+    assert "OPENSBI  build/rv64/opensbi/fw_payload" in output
+    assert "libplatsbi.a" not in output  # OpenSBI's libraries do not depend on the kernel
     assert open(project.file("build/rv64/linux/modules.tar"), "rb").read() == archive
     assert "linux (components/linux/virt.config changed)" in output
     assert project.up_to_date()
