@@ -28,6 +28,18 @@ def write_if_changed(dest, content):
     return True
 
 
+def prepared_objdir(obj, settings):
+    """`obj`, emptied first if it was built with other `settings` (text): make tracks sources, not
+    flags or which tree they came from, and would keep objects made the old way. A tree linked from
+    the store (rvbuild.unpack) may be older than objects built from another one, so the settings
+    name the tree's content too."""
+    record = os.path.join(obj, ".rvbuild-settings")
+    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == settings):
+        shutil.rmtree(obj)
+    write_if_changed(record, settings)
+    return obj
+
+
 def copy_if_changed(src, dest):
     """Copy `src` to `dest` unless they are already equal; True if copied."""
     if os.path.exists(dest) and filecmp.cmp(src, dest, shallow=False):

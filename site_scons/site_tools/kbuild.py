@@ -28,7 +28,7 @@ import time
 
 from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, modules, toolchain
-from rvbuild.files import copy_if_changed, write_if_changed
+from rvbuild.files import copy_if_changed, prepared_objdir, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
 KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", *RUN_TOOLS]
@@ -81,13 +81,18 @@ def _objdir(target):
     return os.path.join(target[0].dir.abspath, "obj")
 
 
+def _prepared(env, directory):
+    """`directory` (obj/, kconfig/), emptied first if it was built from another tree: Kbuild tracks
+    its command lines, not which tree its sources came from."""
+    return prepared_objdir(directory, f"tree {env['RV_TREE'].content()}\n")
+
+
 def _merge_config(target, source, env):
     """allnoconfig with the fragments' values (later fragments winning), in kconfig/. As the kernel's
     merge_config.sh -n does, minus its shell loops, and with our make variables (HOSTCC through
     ccache), which it would not pass to its make."""
     tree = env["RV_TREE"].path
-    scratch = os.path.join(target[0].dir.abspath, "kconfig")
-    os.makedirs(scratch, exist_ok=True)
+    scratch = _prepared(env, os.path.join(target[0].dir.abspath, "kconfig"))
     fragments = env["RV_FRAGMENTS"]
     wanted = kconfig.requested(fragments)
     allconfig = os.path.join(scratch, "fragments.config")
@@ -112,8 +117,7 @@ def _release(obj):
 
 
 def _build_kernel(target, source, env):
-    obj = _objdir(target)
-    os.makedirs(obj, exist_ok=True)
+    obj = _prepared(env, _objdir(target))
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
     staging = os.path.join(target[0].dir.abspath, "modules-install")
     run_logged(

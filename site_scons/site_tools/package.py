@@ -19,16 +19,15 @@ firmware, which chooses its own flags). A step is shown as <NAME>COMSTR, e.g. BU
 """
 
 import os
-import shutil
 
 from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, sharing, toolchain
-from rvbuild.files import copy_if_changed, write_if_changed
+from rvbuild.files import copy_if_changed, prepared_objdir, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
 # What a package's obj/ is built with besides its files: its actions' signatures include them, and
 # what they made (RV_OUTPUTS). The build date (SOURCE_DATE_EPOCH, which BusyBox's banner shows) is one.
-SETTINGS = ("RV_BUILD_EPOCH", "RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS")
+SETTINGS = ("RV_BUILD_EPOCH", "RV_TOOLCHAIN_ID", "RV_CONFIGURE_ARGS", "RV_MAKE_VARS", "RV_TREE_CONTENT")
 
 
 def CompileWith(env, compiler, clang=False):
@@ -41,15 +40,7 @@ def _objdir(target):
 
 
 def _prepared_objdir(target, env):
-    """obj/, emptied first if it was built with other settings (flags, toolchain, configure
-    arguments): configure/make builds track their sources, not their flags, and would keep
-    objects compiled the old way."""
-    obj = _objdir(target)
-    record = os.path.join(obj, ".rvbuild-settings")
-    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == env["RV_SETTINGS"]):
-        shutil.rmtree(obj)
-    write_if_changed(record, env["RV_SETTINGS"])
-    return obj
+    return prepared_objdir(_objdir(target), env["RV_SETTINGS"])
 
 
 def _copy_outputs(env, target):
@@ -105,7 +96,7 @@ def _make_package(target, source, env):
 def _declare(env, name, function, tree, outputs, inputs, **overrides):
     """Targets `outputs` (name in build dir -> path under obj/) built by `function`."""
     hosttools.require("make", *RUN_TOOLS, *(["ccache"] if env["CCACHE"] else []))
-    overrides = dict(overrides, RV_OUTPUTS=list(outputs.values()))
+    overrides = dict(overrides, RV_OUTPUTS=list(outputs.values()), RV_TREE_CONTENT=tree.content())
     settings = repr([overrides.get(name, env.get(name)) for name in SETTINGS])
     targets = env.Command(
         list(outputs),

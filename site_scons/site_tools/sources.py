@@ -32,6 +32,10 @@ class Tree:
     nodes: list
     unpack: dict = None  # how it was unpacked: rvbuild.unpack.unpack's arguments after the archive
 
+    def content(self):
+        """What an unpacked tree holds (sha256 or commit, patches); "" for the user's own tree."""
+        return self.unpack["key"] if self.unpack else ""
+
 
 def _fetch(target, source, env):
     fetch.fetch(env["RV_SOURCE"], target[0].dir.abspath, progress=env["PROGRESS"])
