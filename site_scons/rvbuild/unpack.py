@@ -16,10 +16,10 @@ that tar had to re-root, symlinks that resolve outside the tree once unpacked, a
 nodes. Files get the time of unpacking (--touch), so a make that already built against an
 older tree rebuilds what changed, and the user's umask (so no setuid bits, even for root).
 
-With a store (a directory beside the downloads, on the tree's filesystem), the patched tree is
-unpacked there once, its files made read-only, and each tree is a copy of it made of hard links:
-creating the 80k files of a kernel tree costs this kind of machine 10-45 s, linking them 2 s,
-and another checkout that shares the downloads (dl=) shares the trees' disk too. Components build
+With a store (a writable directory beside the downloads, on the tree's file system), the patched
+tree is unpacked there once, its files made read-only, and each tree is a copy of it made of hard
+links: creating the 80k files of a kernel tree costs this kind of machine 10-45 s, linking them
+2 s, and another checkout that shares the downloads (dl=) shares the trees' disk too. Components build
 out of tree and write nothing into their sources; read-only files keep an editor from changing
 every checkout's copy at once (a component's own tree is <component>_src=).
 """
@@ -266,11 +266,16 @@ def _linked_copy(tree, scratch):
     return copy
 
 
-def _same_filesystem(store, dest):
+def _store_usable(store, dest):
+    """Whether trees for `dest` can be kept in `store`: on its file system, and writable (a team's
+    read-only download cache is not)."""
     parent = os.path.dirname(os.path.abspath(dest))
-    for directory in (store, parent):
-        os.makedirs(directory, exist_ok=True)
-    return os.stat(store).st_dev == os.stat(parent).st_dev
+    os.makedirs(parent, exist_ok=True)
+    try:
+        os.makedirs(store, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(store, os.W_OK) and os.stat(store).st_dev == os.stat(parent).st_dev
 
 
 def _run(command, **kwargs):
@@ -311,7 +316,7 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=N
         os.mkdir(root)
         return _extract(tarball, subdir, root, progress)
 
-    if not (store and _same_filesystem(store, dest)):
+    if not (store and _store_usable(store, dest)):
         _build_in_place(dest, fill, patches)
         return
     kept = os.path.join(store, f"{os.path.basename(dest)}-{hashlib.sha256(key.encode()).hexdigest()[:16]}")
