@@ -6,9 +6,9 @@ table of rvbuild/floor ratios and the goals, and writes them as JSON and as a PN
     .venv/bin/python bench/floor.py [--variants rv64,rv32] [--skip-cold] [--runs N] [--out DIR]
 
 Everything runs in a scratch clone of this checkout's HEAD (removed at the end unless --scratch
-names a folder to keep), with this checkout's downloads (not its unpacked trees) and no ccache (ccache=0 and
-CCACHE_DISABLE=1; --ccache keeps it on, for trying the script out, not for figures). The figures
-are for rv64; the boot figures for each of --variants.
+names a folder to keep), with this checkout's downloads (not its unpacked trees) and no ccache
+(ccache=0 and CCACHE_DISABLE=1; --ccache keeps it on, for trying the script out, not for
+figures). The figures are for rv64; the boot figures for each of --variants.
 
 The floor is not a copy of rvbuild's command lines: rvbuild's component logs
 (build/<variant>/logs/<component>.log) record every command it ran as a `$ ` line, with its
@@ -23,10 +23,10 @@ obj/ and its Image copied out, and the root filesystem staged and imaged (rvbuil
   info.json records), replays each component's commands in the order rvbuild started them, and
   makes the image (copy of the staged tree, mkfs.ext4, debugfs). The files rvbuild writes into
   obj/ before the first command (BusyBox's .config, Dropbear's localoptions.h, its settings
-  record) are put back first. Not in the floor, as they take well under a second: `hello` (one C
-  file, compiled by SCons itself) and the SSH keys. Both are timed in CPU seconds too: the floor's
-  CPU time spread over every core is what no schedule of the same commands beats, printed under
-  the table.
+  record, the kernel fragments' values for Kconfig) are put back first. Not in the floor, as they
+  take well under a second: `hello` (one C file, compiled by SCons itself) and the SSH keys. Both
+  are timed in CPU seconds too: the floor's CPU time spread over every core is what no schedule of
+  the same commands beats, printed under the table.
 - null build: `scons image` with nothing to do, against every component's last make run again
   with nothing to do (what a script with no orchestration does every time).
 - edits (a kernel option, a BusyBox option, an overlay file): the edit, `scons image` timed; the
@@ -56,7 +56,8 @@ sys.path.insert(0, os.path.join(ROOT, "site_scons"))
 from rvbuild import rootfs, run, unpack  # noqa: E402
 from rvbuild.files import copy_if_changed  # noqa: E402
 
-SEEDS = (".rvbuild-settings", ".config", "localoptions.h")  # what rvbuild writes into obj/ itself
+# What rvbuild writes into obj/ (and the kernel's kconfig/) itself.
+SEEDS = (".rvbuild-settings", ".config", "localoptions.h", "fragments.config")
 EDITS = {  # name: [(file, old, new)], the files under the clone; obj/.config is the floor's own
     "kernel-option edit": [
         ("components/linux/virt.config", "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n")
@@ -166,8 +167,8 @@ class Clone:
                 self.make_image()
             for line in lines:
                 command, cwd, extra_env = run.parse_logged_line(line)
-                kernel = component == "linux" and command[0] == "make"
-                obj = next((arg[2:] for arg in command if arg.startswith("O=")), None)
+                obj = next((arg[2:] for arg in command if arg.startswith("O=")), "")
+                kernel = component == "linux" and obj.endswith("/obj")  # not its kconfig/
                 if kernel:  # rvbuild's kbuild tool: the merged config into obj/
                     copy_if_changed(f"{obj}/../kconfig/.config", f"{obj}/.config")
                 if command[0] == "make":
@@ -191,7 +192,7 @@ class Clone:
         objs = glob.glob(f"{self.build}/*/obj") + glob.glob(f"{self.build}/*/kconfig")
         seeds = {
             path: open(path, "rb").read()
-            for path in (f"{obj}/{name}" for obj in objs for name in SEEDS if obj.endswith("/obj"))
+            for path in (f"{obj}/{name}" for obj in objs for name in SEEDS)
             if os.path.exists(path)
         }
         stores = {tree["unpack"]["store"] for tree in trees}
