@@ -58,9 +58,12 @@ from rvbuild.files import copy_if_changed  # noqa: E402
 
 # What rvbuild writes into obj/ (and the kernel's kconfig/) itself.
 SEEDS = (".rvbuild-settings", ".config", "localoptions.h", "fragments.config")
-EDITS = {  # name: [(file, old, new)], the files under the clone; obj/.config is the floor's own
+# name: [(file, old, new)], the files under the clone; those rvbuild writes from them in Python
+# (BusyBox's obj/.config, the kernel fragments' values) are edited as it would write them.
+EDITS = {
     "kernel-option edit": [
-        ("components/linux/virt.config", "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n")
+        (name, "CONFIG_PRINTK=y\n", "CONFIG_PRINTK=y\nCONFIG_IKCONFIG=y\n")
+        for name in ("components/linux/virt.config", "build/rv64/linux/kconfig/fragments.config")
     ],
     "BusyBox-option edit": [
         (name, "CONFIG_FEATURE_EDITING_HISTORY=255", "CONFIG_FEATURE_EDITING_HISTORY=100")
