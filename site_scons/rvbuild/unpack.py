@@ -19,9 +19,9 @@ older tree rebuilds what changed, and the user's umask (so no setuid bits, even 
 With a store (a writable directory beside the downloads, on the tree's file system), the patched
 tree is unpacked there once, its files made read-only, and each tree is a copy of it made of hard
 links: creating the 80k files of a kernel tree costs this kind of machine 10-45 s, linking them
-2 s, and another checkout that shares the downloads (dl=) shares the trees' disk too. Components build
-out of tree and write nothing into their sources; read-only files keep an editor from changing
-every checkout's copy at once (a component's own tree is <component>_src=).
+2 s, and another checkout that shares the downloads (dl=) shares the trees' disk too. Components
+build out of tree and write nothing into their sources; read-only files keep an editor from
+changing every checkout's copy at once (a component's own tree is <component>_src=).
 """
 
 import contextlib

@@ -47,19 +47,9 @@ def _fetch_git(target, source, env):
 
 
 def _unpack(target, source, env):
-    spec = env["RV_UNPACK"]
-    if spec["sha256"]:
-        fetch.verify(source[0].abspath, spec["sha256"])  # the cached file may have changed since
-    unpack.unpack(
-        source[0].abspath,
-        target[0].dir.abspath,
-        spec["subdir"],
-        spec["inner"],
-        [patch.abspath for patch in source[2:]],
-        progress=env["PROGRESS"],
-        store=spec["store"],
-        key=spec["key"],
-    )
+    if env["RV_SHA256"]:
+        fetch.verify(source[0].abspath, env["RV_SHA256"])  # the cached file may have changed since
+    unpack.unpack(source[0].abspath, target[0].dir.abspath, progress=env["PROGRESS"], **env["RV_UNPACK"])
 
 
 def FetchSource(env, source):
@@ -105,21 +95,27 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     anchor_node = tree_dir.File(anchor)
     if isinstance(source, fetch.GitSource):
         identity = env.Value(" ".join([f"git {source.commit}"] + patch_digests))
-        unpack_spec = {"sha256": None, "subdir": source.name, "inner": None}
+        sha256, subdir, inner = None, source.name, None
     else:
         identity = env.Value(" ".join([source.sha256, subdir, inner or ""] + patch_digests))
-        unpack_spec = {"sha256": source.sha256, "subdir": subdir, "inner": inner}
-    unpack_spec.update(store=env.Dir("$DL_DIR").Dir("unpacked").abspath, key=identity.value)
+        sha256 = source.sha256
+    # rvbuild.unpack.unpack's arguments after the archive and the tree
+    unpacked = dict(
+        subdir=subdir,
+        inner=inner,
+        patches=[patch.abspath for patch in patches],
+        store=env.Dir("$DL_DIR").Dir("unpacked").abspath,
+        key=identity.value,
+    )
     env["RV_CACHE_ENV"].Command(
         anchor_node,
         [FetchSource(env, source), identity] + patches,
         action(_unpack, label(env["RV_CACHE_ENV"], "UNPACK", "$TARGET.dir")),
-        RV_UNPACK=unpack_spec,
+        RV_UNPACK=unpacked,
+        RV_SHA256=sha256,
         PROGRESS=env["PROGRESS"],
     )
     env.NoClean(anchor_node)
-    unpacked = {name: unpack_spec[name] for name in ("subdir", "inner", "store", "key")}
-    unpacked["patches"] = [p.abspath for p in patches]
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked)
     return tree
 
