@@ -12,13 +12,19 @@ def _replace_atomically(dest, write):
     os.replace(tmp, dest)
 
 
+def _holds(path, content):
+    """Whether the file `path` exists and holds exactly `content` (text or bytes)."""
+    if not os.path.exists(path):
+        return False
+    with open(path, "rb" if isinstance(content, bytes) else "r") as f:
+        return f.read() == content
+
+
 def write_if_changed(dest, content):
     """Write `content` (text or bytes) to `dest` unless it already holds exactly that; True if written."""
     binary = "b" if isinstance(content, bytes) else ""
-    if os.path.exists(dest):
-        with open(dest, "r" + binary) as f:
-            if f.read() == content:
-                return False
+    if _holds(dest, content):
+        return False
 
     def write(tmp):
         with open(tmp, "w" + binary) as f:
@@ -34,7 +40,7 @@ def prepared_objdir(obj, settings):
     the store (rvbuild.unpack) may be older than objects built from another one, so the settings
     name the tree's content too."""
     record = os.path.join(obj, ".rvbuild-settings")
-    if os.path.isdir(obj) and not (os.path.exists(record) and open(record).read() == settings):
+    if os.path.isdir(obj) and not _holds(record, settings):
         shutil.rmtree(obj)
     write_if_changed(record, settings)
     return obj
