@@ -1,6 +1,7 @@
 """Shared by the test tiers: the project root, real scons runs, free ports."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,16 @@ def scons(*args, cwd=ROOT, check=True, log=None, env=None):
             f"scons {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     return result
+
+
+def copy_build_files(path):
+    """The project's build files, as the working tree has them, to `path`: a checkout elsewhere."""
+    os.makedirs(path, exist_ok=True)
+    for name in ("SConstruct", "site_scons", "components", "programs", "modules", "overlays", "variants"):
+        if os.path.exists(f"{ROOT}/{name}"):
+            copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
+            copy(f"{ROOT}/{name}", f"{path}/{name}")
+    return path
 
 
 def scons_without_terminal(*args, timeout=600):

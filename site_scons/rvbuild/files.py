@@ -52,3 +52,10 @@ def copy_if_changed(src, dest):
         return False
     _replace_atomically(dest, lambda tmp: shutil.copy2(src, tmp))
     return True
+
+
+def relative_path(path, start):
+    """`path` from `start`, as the file system resolves them (symbolic links followed). A build
+    that names its files this way names them alike in every checkout, and ccache's direct mode,
+    which hashes what the command line and the included files say, hits in another checkout."""
+    return os.path.relpath(os.path.realpath(path), os.path.realpath(start))

@@ -22,7 +22,7 @@ import os
 
 from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, sharing, toolchain
-from rvbuild.files import copy_if_changed, prepared_objdir, write_if_changed
+from rvbuild.files import copy_if_changed, prepared_objdir, relative_path, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 
 # What a package's obj/ is built with besides its files: its actions' signatures include them, and
@@ -77,8 +77,11 @@ def _autotools_package(target, source, env):
     obj, tree = _prepared_objdir(target, env), env["RV_TREE"].path
     for name, node in env["RV_EXTRA_FILES"].items():
         copy_if_changed(node.abspath, os.path.join(obj, name))
+    # By a relative path: what configure generates names the tree by it (Dropbear's
+    # default_options_guard.h, which every file includes).
+    configure = os.path.join(relative_path(tree, obj), "configure")
     run_logged(
-        [[os.path.join(tree, "configure"), *env["RV_CONFIGURE_ARGS"]], ["make", *env["RV_MAKE_VARS"]]],
+        [[configure, *env["RV_CONFIGURE_ARGS"]], ["make", *env["RV_MAKE_VARS"]]],
         env["RV_LOG"],
         cwd=obj,
     )

@@ -12,7 +12,7 @@ import tarfile
 import threading
 import time
 
-from helpers import ROOT, scons
+from helpers import ROOT, copy_build_files, scons
 from rvbuild import components, kconfig
 from rvbuild.steps import STEP
 
@@ -27,11 +27,7 @@ FAKES = {
 
 def copy_project(path):
     """Copy the project's build files to `path`, and the fake trees to `path`/fixtures."""
-    os.makedirs(path, exist_ok=True)
-    for name in ("SConstruct", "site_scons", "components", "programs", "modules", "overlays", "variants"):
-        if os.path.exists(f"{ROOT}/{name}"):
-            copy = shutil.copytree if os.path.isdir(f"{ROOT}/{name}") else shutil.copy
-            copy(f"{ROOT}/{name}", f"{path}/{name}")
+    copy_build_files(path)
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
     # The fake Kconfig knows the symbols the real fragments use, two HZ choices and a driver.
     known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config")))
