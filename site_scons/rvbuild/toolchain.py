@@ -22,6 +22,16 @@ def compiler_version(compiler):
     return output([compiler, "--version"]).splitlines()[0]
 
 
+@functools.cache
+def nm_without_plugin_search(cross):
+    """`cross`nm told which LTO plugin to use: the compiler's own, if it has one. Told none,
+    binutils tries every plugin in bfd-plugins/ for each file it reads, and LLVM's
+    (llvm-14-linker-tools) loads all of libLLVM: 20 ms a run instead of 2, and Kbuild runs nm
+    once for every object it compiles (check-local-export)."""
+    plugin = output([f"{cross}gcc", "-print-file-name=liblto_plugin.so"]).strip()
+    return f"{cross}nm --plugin {plugin}" if os.path.isabs(plugin) else f"{cross}nm"
+
+
 @dataclass(frozen=True)
 class GnuToolchain:
     """A GNU cross toolchain installed on the host as <triple>-gcc, <triple>-ar, ..."""

@@ -60,6 +60,8 @@ def _make(env, obj, *goals, ccache=True, module=None, tree=None):
     M=`module` for an out-of-tree module)."""
     tree = tree or env["RV_TREE"].path
     variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj, ccache, module).items()]
+    # Not a setting (_make_variables): nm reads objects, it does not change them.
+    variables.append(f"NM={toolchain.nm_without_plugin_search(env['KERNEL_CROSS'])}")
     return ["make", "-C", tree, f"O={obj}", *variables, *([f"M={module}"] if module else []), *goals]
 
 

@@ -1,6 +1,8 @@
 """Toolchains: the zig wrappers speak GNU, drop the linker flags zig rejects, and identities differ."""
 
 import os
+import re
+import shlex
 import subprocess
 
 from rvbuild import toolchain
@@ -58,3 +60,18 @@ def test_identity_holds_compiler_version_and_flags():
     debug = toolchain.get("riscv64-linux-gnu", "-g").identity()
     assert "riscv64-linux-gnu-gcc" in plain and "12." in plain
     assert plain != debug and "CFLAGS=-g" in debug
+
+
+def test_kernel_nm_loads_the_compilers_plugin_alone(tmp_path):
+    """Told no plugin, binutils loads every one in bfd-plugins/ for each file it reads (LLVM's
+    brings all of libLLVM, 20 ms a run); Kbuild runs nm once for every object."""
+    subprocess.run(["riscv64-linux-gnu-gcc", "-c", "-xc", "-", "-o", tmp_path / "a.o"], input=b"int a;", check=True)
+    nm = toolchain.nm_without_plugin_search("riscv64-linux-gnu-")
+    listed = subprocess.run(
+        [*shlex.split(nm), tmp_path / "a.o"], env=dict(os.environ, LD_DEBUG="files"), capture_output=True, text=True
+    )
+    assert listed.returncode == 0 and " a\n" in listed.stdout
+    plugin = subprocess.run(
+        ["riscv64-linux-gnu-gcc", "-print-file-name=liblto_plugin.so"], capture_output=True, text=True
+    ).stdout.strip()
+    assert re.findall(r"file=(\S+) \[0\];  dynamically loaded", listed.stderr) == [plugin]
