@@ -44,7 +44,7 @@ def _make_variables(env, tree, obj, ccache=True, module=None):
         "ARCH": env["KERNEL_ARCH"],
         "CROSS_COMPILE": cross,
         # Only the compiler behind ccache: the nm, ar and objcopy Kbuild runs per object gain nothing.
-        "CC": f"ccache {cross}gcc" if ccache and env["CCACHE"] else f"{cross}gcc",
+        "CC": env.CompileWith(f"{cross}gcc") if ccache else f"{cross}gcc",
         "HOSTCC": env["HOST_CC"] if ccache else "gcc",
         "KCFLAGS": " ".join(f"-fmacro-prefix-map={path}/=" for path in prefix_maps),
         # Identical inputs give an identical Image, so nothing downstream rebuilds for nothing.
