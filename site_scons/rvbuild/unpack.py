@@ -20,8 +20,14 @@ With a store (a writable directory beside the downloads, on the tree's file syst
 tree is unpacked there once, its files made read-only, and each tree is a copy of it made of hard
 links: creating the 80k files of a kernel tree costs this kind of machine 10-45 s, linking them
 2 s, and another checkout that shares the downloads (dl=) shares the trees' disk too. Components
-build out of tree and write nothing into their sources; read-only files keep an editor from
-changing every checkout's copy at once (a component's own tree is <component>_src=).
+build out of tree and write nothing into their sources (a component's own tree is <component>_src=).
+
+A linked file written in place (by root, or by an editor that keeps hard links, as vim does)
+changes the store's copy and every checkout's with it, and nothing can stop that. So each tree
+has a record beside it, `<tree>.unpacked`, whose time is when its content was made: anything in
+the tree newer than that was changed since (EditSearch), and unpack() then neither replaces nor
+uses the tree, and drops the store's copy if the change reached it, to be unpacked anew from the
+verified archive.
 """
 
 import contextlib
@@ -31,6 +37,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 from rvbuild import BuildError, interrupt
 from rvbuild.fetch import CHUNK, progress_bar
@@ -39,6 +46,9 @@ from rvbuild.run import run
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
 DECOMPRESSOR = {"-J": "xz", "-j": "bzip2", "-z": "gzip"}  # what tar runs for each flag
 SCRATCH_PREFIX = ".unpack-"
+# Part of a kept tree's name: trees kept before a kept tree's time said when its content was
+# complete are not linked.
+STORE_LAYOUT = "2"
 TAR_EXTRACT = [
     "tar",
     "-x",
@@ -251,13 +261,87 @@ def _build_in_place(dest, fill, patches, finish=None, replace=True):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _make_read_only(tree):
+def _seal(tree):
+    """Make the files of a kept tree read-only, and its time the time its content was complete."""
     for parent, _, names in os.walk(tree):
         for name in names:
             path = os.path.join(parent, name)
             mode = os.lstat(path).st_mode
             if stat.S_ISREG(mode):
                 os.chmod(path, mode & ~0o222)
+    now = time.time_ns()
+    os.utime(tree, ns=(now, now))
+
+
+class TreeEdited(BuildError):
+    """The tree `tree` was changed since it was unpacked: `paths` (relative to it) are newer than
+    its record. `store_dropped`: the change had reached the store's copy, which was dropped."""
+
+    def __init__(self, tree, paths, store_dropped):
+        super().__init__(f"{tree} was edited since it was unpacked ({', '.join(paths[:3])})")
+        self.tree, self.paths, self.store_dropped = tree, paths, store_dropped
+
+
+def record_path(tree):
+    return f"{tree}.unpacked"
+
+
+def _write_record(tree, key, made_ns):
+    record = record_path(tree)
+    with open(f"{record}.tmp", "w") as f:
+        f.write(key + "\n")
+    os.utime(f"{record}.tmp", ns=(made_ns, made_ns))
+    os.replace(f"{record}.tmp", record)
+
+
+class EditSearch:
+    """A look for what in `tree` was changed since it was unpacked, started at once (find takes a
+    fifth of a second over a kernel tree's 80k files) and read by found(), or as its str()."""
+
+    def __init__(self, tree):
+        self.tree, self.find, self.paths = tree, None, None
+        record = record_path(tree)
+        if os.path.exists(record) and os.path.isdir(tree):
+            self.output = tempfile.TemporaryFile()
+            self.find = subprocess.Popen(
+                ["find", ".", "-newer", os.path.abspath(record), "-print0"],
+                cwd=tree,
+                stdout=self.output,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def found(self):
+        """What was changed, as paths relative to the tree ("." the tree itself): files written,
+        and directories where an entry was added, removed or renamed. Nothing for a tree without
+        a record (one made before records were kept is replaced as it was), or for an empty
+        directory (scons makes a target's directory before it builds it)."""
+        if self.paths is None:
+            self.paths = []
+            if self.find:
+                if self.find.wait() != 0:
+                    raise BuildError(f"find could not look through {self.tree} (status {self.find.returncode})")
+                with self.output:
+                    self.output.seek(0)
+                    listed = self.output.read().decode(errors="replace").split("\0")
+                paths = sorted(os.path.normpath(path) for path in listed if path)
+                self.paths = [] if paths == ["."] and not os.listdir(self.tree) else paths
+        return self.paths
+
+    def __str__(self):
+        return f"edited: {' '.join(self.found())}" if self.found() else "as unpacked"
+
+
+def _drop_if_reached(kept, tree, paths):
+    """Drop the kept tree if a file of `tree` changed in `paths` is one of its files (a hard link);
+    True if dropped. It is renamed away first, so that no other checkout links it meanwhile."""
+    for path in paths:
+        mine, theirs = os.path.join(tree, path), os.path.join(kept, path)
+        if os.path.isfile(mine) and os.path.isfile(theirs) and os.path.samefile(mine, theirs):
+            doomed = os.path.join(os.path.dirname(kept), f"{SCRATCH_PREFIX}{os.getpid()}-dropped")
+            os.rename(kept, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+            return True
+    return False
 
 
 def _linked_copy(tree, scratch):
@@ -301,7 +385,17 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=N
     `inner` names a tarball inside a Debian binary package, for kernels shipped
     as linux-source-X.deb. `store`: where the trees are kept to be linked (module docstring), each
     under `dest`'s name and a digest of `key`, which names what goes into it (sha256, patches).
+    A `dest` edited since it was unpacked is left as it is: this raises TreeEdited.
     """
+    kept = None
+    if store and _store_usable(store, dest):
+        digest = hashlib.sha256(f"{STORE_LAYOUT} {key}".encode()).hexdigest()[:16]
+        kept = os.path.join(store, f"{os.path.basename(dest)}-{digest}")
+    changed = EditSearch(dest).found()
+    if changed:
+        raise TreeEdited(dest, changed, bool(kept) and os.path.isdir(kept) and _drop_if_reached(kept, dest, changed))
+    with contextlib.suppress(FileNotFoundError):  # a tree being replaced is not the one it recorded
+        os.unlink(record_path(dest))
 
     def fill(scratch):
         tarball = archive
@@ -316,10 +410,11 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=N
         os.mkdir(root)
         return _extract(tarball, subdir, root, progress)
 
-    if not (store and _store_usable(store, dest)):
+    if not kept:
         _build_in_place(dest, fill, patches)
+        _write_record(dest, key, time.time_ns())
         return
-    kept = os.path.join(store, f"{os.path.basename(dest)}-{hashlib.sha256(key.encode()).hexdigest()[:16]}")
     if not os.path.isdir(kept):
-        _build_in_place(kept, fill, patches, finish=_make_read_only, replace=False)
+        _build_in_place(kept, fill, patches, finish=_seal, replace=False)
     _build_in_place(dest, lambda scratch: _linked_copy(kept, scratch), ())
+    _write_record(dest, key, os.stat(kept).st_mtime_ns)

@@ -9,7 +9,8 @@ env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>
 every *.patch of the component's directory applied in name order, made of hard links to
 the same tree kept once in $DL_DIR/unpacked/ (rvbuild.unpack),
 and the nodes other builders depend on: its anchor file and a Value naming exactly
-what was unpacked (sha256 or commit, subdir, patches).
+what was unpacked (sha256 or commit, subdir, patches). A tree edited since it was unpacked
+stops the build, naming what was edited and how to build it: as <component>_src=.
 
 A user working on a component points it at their own tree with <component>_src=DIR
 (env["LOCAL_SRC"]): then the nodes are one Value holding the tree's fingerprint,
@@ -20,7 +21,7 @@ import os
 from dataclasses import dataclass
 
 from build_action import action, label
-from rvbuild import fetch, hosttools, sharing, unpack
+from rvbuild import BuildError, fetch, hosttools, sharing, unpack
 from rvbuild.fingerprint import fingerprint
 
 _trees = {}
@@ -49,7 +50,23 @@ def _fetch_git(target, source, env):
 def _unpack(target, source, env):
     if env["RV_SHA256"]:
         fetch.verify(source[0].abspath, env["RV_SHA256"])  # the cached file may have changed since
-    unpack.unpack(source[0].abspath, target[0].dir.abspath, progress=env["PROGRESS"], **env["RV_UNPACK"])
+    try:
+        unpack.unpack(source[0].abspath, target[0].dir.abspath, progress=env["PROGRESS"], **env["RV_UNPACK"])
+    except unpack.TreeEdited as edited:
+        raise BuildError(_edited_tree(edited, env["RV_LOCAL_OPTION"])) from None
+
+
+def _edited_tree(edited, local_option):
+    tree = os.path.relpath(edited.tree)
+    paths = [os.path.normpath(os.path.join(tree, path)) for path in edited.paths]
+    files = [path for path in paths if not os.path.isdir(path)]
+    what = f"{files[0]} was edited" if files else f"{paths[0]}/ had files added, removed or renamed"
+    more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+    reached = "; the download cache's copy changed too, and is unpacked anew" if edited.store_dropped else ""
+    return (
+        f"{what}{more}, but {tree} is rvbuild's copy of the verified sources{reached}: to build your "
+        f"edit, copy the tree (cp -a {tree} DIR) and pass {local_option}=DIR; to drop it, delete {tree}"
+    )
 
 
 def FetchSource(env, source):
@@ -93,6 +110,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     hosttools.require(*git, *unpack.host_tools(source.filename, inner, patches))
     patch_digests = [fetch.sha256_of(patch.abspath) for patch in patches]
     anchor_node = tree_dir.File(anchor)
+    record_node = tree_dir.dir.File(os.path.basename(unpack.record_path(tree_dir.abspath)))
     if isinstance(source, fetch.GitSource):
         identity = env.Value(" ".join([f"git {source.commit}"] + patch_digests))
         sha256, subdir, inner = None, source.name, None
@@ -107,15 +125,20 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         store=env.Dir("$DL_DIR").Dir("unpacked").abspath,
         key=identity.value,
     )
+    # An edited tree reruns the unpack, which stops the build and says what was edited. The search
+    # runs while scons reads on, and is read when scons first needs the Value.
+    edits = env.Value(unpack.EditSearch(tree_dir.abspath), name=f"edits of {name}")
     env["RV_CACHE_ENV"].Command(
-        anchor_node,
-        [FetchSource(env, source), identity] + patches,
+        [anchor_node, record_node],
+        [FetchSource(env, source), identity, env.Value(unpack.STORE_LAYOUT), edits] + patches,
         action(_unpack, label(env["RV_CACHE_ENV"], "UNPACK", "$TARGET.dir")),
         RV_UNPACK=unpacked,
         RV_SHA256=sha256,
+        RV_LOCAL_OPTION=f"{env['COMPONENT']}_src",
         PROGRESS=env["PROGRESS"],
     )
-    env.NoClean(anchor_node)
+    env.NoClean(anchor_node, record_node)
+    env.Precious(anchor_node, record_node)  # the unpack looks at the tree before it replaces it
     tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked)
     return tree
 

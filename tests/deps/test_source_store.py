@@ -7,6 +7,7 @@ for real. About 5 s.
 """
 
 import os
+import shutil
 
 import pytest
 
@@ -70,3 +71,60 @@ def test_a_checkout_sharing_the_downloads_links_the_trees(tmp_path, server):
     assert second.dropbear() == first.dropbear()
     (kept,) = os.listdir(tmp_path / "dl" / "unpacked")
     assert os.path.samefile(first.file(f"{TREE}/configure"), tmp_path / "dl" / "unpacked" / kept / "configure")
+
+
+def append_in_place(path, text):
+    """What `echo >>` as root, or an editor that keeps hard links (vim's :w!), does to a file."""
+    os.chmod(path, 0o644)
+    with open(path, "a") as f:
+        f.write(text)
+
+
+def test_an_edit_in_place_is_never_built_nor_kept_in_the_store(tmp_path, server):
+    dl = tmp_path / "dl"
+    first = DropbearFetched(str(tmp_path / "a"), server, dl)
+    first.build()
+    original = first.dropbear()
+    second = DropbearFetched(str(tmp_path / "b"), server, dl)
+    second.build()
+    append_in_place(first.file(f"{TREE}/version.h"), "#define EDITED 1\n")
+
+    errors = []
+    for project in (first, second):  # the file is one inode: the second checkout sees the edit too
+        result = project.scons("image", check=False)
+        assert result.returncode == 2
+        (error,) = [line for line in result.stderr.splitlines() if line.startswith("scons: ***")]
+        assert f"{TREE}/version.h was edited" in error and "dropbear_src=DIR" in error, result.stderr
+        assert project.dropbear() == original
+        errors.append(error)
+    assert "the download cache's copy changed too" in errors[0]
+    # The store dropped the changed tree: a new checkout unpacks the archive again, unedited.
+    third = DropbearFetched(str(tmp_path / "c"), server, dl)
+    third.build()
+    assert third.dropbear() == original
+    assert b"EDITED" not in open(third.file(f"{TREE}/version.h"), "rb").read()
+
+    # The error's two ways out: the edit built from a copy of the tree, or the tree deleted.
+    mine = tmp_path / "my-dropbear"
+    shutil.copytree(first.file(TREE), mine, symlinks=True)
+    _, components, _ = first.build(f"dropbear_src={mine}")
+    assert components == {"dropbear", "rootfs"}
+    assert b"EDITED" in first.dropbear()
+    shutil.rmtree(second.file(TREE))
+    _, components, _ = second.build()
+    assert components == set()  # the same bytes as before the edit
+    assert second.dropbear() == original and second.up_to_date()
+
+
+def test_a_file_added_to_a_tree_stops_the_build_and_the_tree_is_never_replaced(tmp_path, server):
+    project = DropbearFetched(str(tmp_path / "a"), server, tmp_path / "dl")
+    project.build()
+    with open(project.file(f"{TREE}/notes.txt"), "w") as f:
+        f.write("mine\n")
+    # Even a patch, which makes a new tree, does not replace an edited one.
+    with open(project.file("components/dropbear/0001-version.patch"), "w") as f:
+        f.write(PATCH)
+    result = project.scons("image", check=False)
+    assert result.returncode == 2 and f"{TREE}/notes.txt was edited" in result.stderr
+    assert os.path.exists(project.file(f"{TREE}/notes.txt"))
+    assert not project.up_to_date()

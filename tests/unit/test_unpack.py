@@ -6,6 +6,7 @@ that looks complete, and an `outside` directory with a victim file that must sta
 
 import io
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -17,7 +18,7 @@ import time
 import pytest
 
 from rvbuild import BuildError
-from rvbuild.unpack import unpack
+from rvbuild.unpack import EditSearch, TreeEdited, unpack
 
 SITE_SCONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "site_scons")
 
@@ -86,7 +87,7 @@ def test_good_archive_arrives_whole_with_fresh_times_and_no_setuid(tmp_path):
     assert os.path.samefile(tree / "y.h", tree / "include" / "x.h")
     assert stat.S_IMODE(os.stat(tree / "configure").st_mode) == 0o775 & ~current_umask()
     assert os.stat(tree / "include" / "x.h").st_mtime >= before
-    assert os.listdir(tmp_path / "src") == ["pkg"]
+    assert sorted(os.listdir(tmp_path / "src")) == ["pkg", "pkg.unpacked"]
 
 
 def current_umask():
@@ -291,7 +292,7 @@ def test_scratch_of_a_killed_unpack_is_removed_by_the_next(tmp_path):
     live.mkdir()
     archive = make_archive(tmp_path / "pkg.tar", member("pkg-1.0/first", b"y"))
     unpack(archive, str(src / "pkg"), "pkg-1.0", progress=False)
-    assert sorted(os.listdir(src)) == sorted([live.name, "pkg"])
+    assert sorted(os.listdir(src)) == sorted([live.name, "pkg", "pkg.unpacked"])
     assert (src / "pkg" / "first").read_text() == "y"
 
 
@@ -317,7 +318,7 @@ def test_tree_is_hard_links_to_a_read_only_tree_in_the_store(tmp_path):
         assert stat.S_IMODE(os.stat(dest / name).st_mode) & 0o222 == 0
     (dest / "include" / "new.h").write_text("only here\n")  # the directories are the checkout's own
     assert everything_below(store / kept) == ["configure", "include", "include/x.h"]
-    assert os.listdir(tmp_path / "src") == ["pkg"]
+    assert sorted(os.listdir(tmp_path / "src")) == ["pkg", "pkg.unpacked"]
 
 
 def test_another_checkout_links_the_kept_tree_without_reading_the_archive(tmp_path):
@@ -345,3 +346,37 @@ def test_a_store_on_another_filesystem_is_not_used(tmp_path):
         unpack_linked(tmp_path, tmp_path / "src" / "pkg", os.path.join(other, "unpacked"))
         assert os.listdir(os.path.join(other, "unpacked")) == []
     assert os.stat(tmp_path / "src" / "pkg" / "configure").st_nlink == 1
+
+
+# Edits: a tree changed since it was unpacked is found, never replaced, and never kept in the store.
+
+
+def test_a_file_written_in_place_is_found_and_drops_the_stores_copy(tmp_path):
+    store, dest = tmp_path / "dl" / "unpacked", tmp_path / "src" / "pkg"
+    archive = unpack_linked(tmp_path, dest, store)
+    assert EditSearch(str(dest)).found() == []
+    os.chmod(dest / "include" / "x.h", 0o644)
+    with open(dest / "include" / "x.h", "a") as f:  # in place: the store's file is the same inode
+        f.write("int edited;\n")
+    assert str(EditSearch(str(dest))) == "edited: include/x.h"
+    with pytest.raises(TreeEdited) as edited:
+        unpack(str(archive), str(dest), "pkg-1.0", progress=False, store=str(store), key="sha256-of-pkg-1.0")
+    assert edited.value.paths == ["include/x.h"] and edited.value.store_dropped
+    assert os.listdir(store) == []  # the next tree linked from the store is unpacked anew
+    assert (dest / "include" / "x.h").read_text() == "int x;\nint edited;\n"  # the user's edit stays
+
+
+def test_a_tree_unpacked_in_place_finds_what_was_added_and_removed(tmp_path):
+    archive = make_archive(tmp_path / "pkg.tar", member("pkg-1.0/a/x.h", b"x"), member("pkg-1.0/b/y.h", b"y"))
+    dest = tmp_path / "src" / "pkg"
+    unpack(str(archive), str(dest), "pkg-1.0", progress=False)
+    (dest / "a" / "new.h").write_text("new\n")
+    os.unlink(dest / "b" / "y.h")
+    assert EditSearch(str(dest)).found() == ["a", "a/new.h", "b"]
+    with pytest.raises(TreeEdited) as edited:
+        unpack(str(archive), str(dest), "pkg-1.0", progress=False)
+    assert not edited.value.store_dropped and (dest / "a" / "new.h").exists()
+    shutil.rmtree(dest)
+    dest.mkdir()  # what scons leaves of a deleted tree before it unpacks it again
+    unpack(str(archive), str(dest), "pkg-1.0", progress=False)
+    assert everything_below(dest) == ["a", "a/x.h", "b", "b/y.h"]
