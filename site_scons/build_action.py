@@ -6,7 +6,7 @@ import time
 import SCons.Action
 import SCons.Errors
 
-from rvbuild import BuildError, info, steps
+from rvbuild import BuildError, diskspace, info, steps
 
 
 def label(env, name, what="$TARGET"):
@@ -24,8 +24,12 @@ def action(function, label=None, varlist=()):
         started = time.time()
         try:
             return function(target, source, env)
-        except BuildError as error:
-            raise SCons.Errors.BuildError(node=target[0], errstr=str(error), exitstatus=2) from None
+        except (BuildError, OSError) as error:
+            if not (isinstance(error, BuildError) or diskspace.is_disk_full(error)):
+                raise
+            full = diskspace.full_file_system([target[0].abspath], str(error))
+            said = diskspace.explain(*full) if full else str(error)
+            raise SCons.Errors.BuildError(node=target[0], errstr=said, exitstatus=2) from None
         finally:
             if label:
                 info.record_step(target[0].path, started, time.time())

@@ -10,7 +10,7 @@ import fcntl
 import os
 import time
 
-from rvbuild import BuildError
+from rvbuild import BuildError, diskspace
 
 _held = None
 
@@ -39,7 +39,12 @@ def acquire(path, command, wait=False, say=print):
         say(f"rvbuild: waiting for the build running in this checkout ({holder})")
         fcntl.flock(fd, fcntl.LOCK_EX)
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()}: {command}, since {time.strftime('%H:%M:%S')}\n".encode(), 0)
+    try:
+        os.pwrite(fd, f"pid {os.getpid()}: {command}, since {time.strftime('%H:%M:%S')}\n".encode(), 0)
+    except OSError as error:
+        if diskspace.is_disk_full(error):
+            raise diskspace.full_disk_error(path) from None
+        raise
     _held = fd
 
 

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
-from rvbuild import BuildError, interrupt
+from rvbuild import BuildError, diskspace, interrupt
 from rvbuild.run import output, run
 
 CHUNK = 1 << 20
@@ -183,7 +183,11 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
             return dest
         except interrupt.Interrupted:
             raise
-        except Exception as error:  # every failure means: try the next place
+        except OSError as error:
+            if diskspace.is_disk_full(error):  # no other place helps
+                raise
+            failures.append(f"{url}: {error}")
+        except Exception as error:  # every other failure means: try the next place
             failures.append(f"{url}: {error}")
         finally:
             if os.path.exists(tmp):

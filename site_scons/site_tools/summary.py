@@ -12,7 +12,7 @@ import SCons.Node.FS
 import SCons.Script
 
 from build_action import action
-from rvbuild import ccache_stats, hosttools
+from rvbuild import ccache_stats, diskspace, hosttools
 from rvbuild.explain import Summary
 
 _hashed_this_run = set()
@@ -78,9 +78,14 @@ def generate(env):
 
 
 def _print_closing_line(summary):
-    line = summary.line([str(failure.node) for failure in SCons.Script.GetBuildFailures()])
+    failures = SCons.Script.GetBuildFailures()
+    line = summary.line([str(failure.node) for failure in failures])
     if line:
         print(line, flush=True)
+        # SCons' own builders (a program's compile and link) leave what the compiler said on stderr.
+        full = failures and diskspace.full_file_system([f.node.abspath for f in failures if hasattr(f.node, "abspath")])
+        if full:
+            print(f"rvbuild: {diskspace.explain(*full)}", flush=True)
         if summary.ccache_stats_log and (ccache_line := ccache_stats.line(summary.ccache_stats_log)):
             print(ccache_line, flush=True)
 
