@@ -53,7 +53,7 @@ import pexpect
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "site_scons"))
-from rvbuild import rootfs, run, unpack  # noqa: E402
+from rvbuild import options, rootfs, run, unpack  # noqa: E402
 from rvbuild.files import copy_if_changed  # noqa: E402
 
 # What rvbuild writes into obj/ (and the kernel's kconfig/) itself.
@@ -186,7 +186,9 @@ class Clone:
         root = f"{self.build}/rootfs/floor-rootfs"
         rootfs.stage(root, [f"{self.build}/rootfs/rootfs"], [])
         info = json.load(open(f"{self.build}/info.json"))
-        rootfs.make_ext4(root, f"{self.build}/rootfs/floor.ext4", info["settings"]["rootfs_size"])
+        settings = info["settings"]
+        headroom = options.size_in_bytes(settings["rootfs_headroom"])
+        rootfs.make_ext4(root, f"{self.build}/rootfs/floor.ext4", settings["rootfs_size"], headroom)
 
     def cold_floor(self, ran):
         """Remove what the build unpacked and compiled, then unpack and replay, timed: (in all, unpacking);

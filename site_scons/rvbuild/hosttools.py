@@ -25,6 +25,7 @@ DEBIAN_PACKAGE = {
     "dpkg-deb": "dpkg",
     "mkfs.ext4": "e2fsprogs",
     "debugfs": "e2fsprogs",
+    "dumpe2fs": "e2fsprogs",
     "depmod": "kmod",
     "git": "git",
     "setpriv": "util-linux",

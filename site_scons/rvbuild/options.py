@@ -45,8 +45,19 @@ def memory(value):
 
 
 def rootfs_size(value):
-    """The image size as mkfs.ext4 reads it, with a unit: 32M, 1G."""
-    return _size("rootfs_size", value, "32M")
+    """The image size as mkfs.ext4 reads it, with a unit: 32M, 1G; or "", sized for its content."""
+    return value and _size("rootfs_size", value, "32M")
+
+
+def rootfs_headroom(value):
+    """The free space of an image sized for its content, with a unit: 16M, 1G."""
+    return _size("rootfs_headroom", value, "16M")
+
+
+def size_in_bytes(value):
+    """The bytes a checked size (16M, 1G) stands for."""
+    match = SIZE.match(value)
+    return int(match[1]) << (10 * " KMGT".index((match[2] or " ").upper()))
 
 
 def firmware(value, known):

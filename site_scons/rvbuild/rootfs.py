@@ -7,14 +7,20 @@ one fakeroot session, so a user builds it as themselves, with no loop mount.
 import os
 import shutil
 import signal
+import stat
 from dataclasses import dataclass
 
-from rvbuild import BUILD_EPOCH, BuildError, modules
-from rvbuild.run import run
+from rvbuild import BUILD_EPOCH, BuildError, diskspace, modules
+from rvbuild.run import output, run
 
 # Fixed identity and time, so identical inputs give a byte-identical image.
 IMAGE_UUID = "5b6f7276-6275-696c-642d-726f6f746673"
 IMAGE_TIME = BUILD_EPOCH
+DEFAULT_HEADROOM = 16 << 20  # free space a sized-to-fit image leaves the guest (rootfs_headroom=)
+# ext4's own share of an image: a journal of up to 4 MiB below 256 MiB, and inode tables, bitmaps
+# and group descriptors of about a tenth of it; a first guess, which make_ext4 grows if need be.
+ESTIMATED_METADATA = 6 << 20
+MAX_FITTED_BYTES = 1 << 40
 
 
 @dataclass(frozen=True)
@@ -188,22 +194,56 @@ def pin_inode_times(root, image, env=None):
         )
 
 
-def make_ext4(root, image, size):
-    """Write the ext4 image of `root` to `image` (through a temporary file)."""
+def _content_size(root):
+    """Bytes the files and directories of `root` take in 1 KiB blocks (mkfs.ext4's for an image
+    under 512 MiB), and their inodes."""
+    total = 0
+    for directory, subdirs, files in os.walk(root):
+        for name in subdirs + files:
+            st = os.lstat(os.path.join(directory, name))
+            total += 256 + (0 if stat.S_ISLNK(st.st_mode) else -(-st.st_size // 1024) * 1024)
+    return total
+
+
+def _free_bytes(image):
+    """The free space of the ext4 file system in `image`."""
+    header = dict(line.split(":", 1) for line in output(["dumpe2fs", "-h", image]).splitlines() if ":" in line)
+    return int(header["Free blocks"]) * int(header["Block size"])
+
+
+def make_ext4(root, image, size="", headroom=DEFAULT_HEADROOM):
+    """Write the ext4 image of `root` to `image` (through a temporary file): `size` bytes (as
+    mkfs.ext4 reads it: 32M), or, when empty, sized for what it holds plus `headroom` bytes free.
+
+    The size for the content is found by trying: from an estimate, a quarter more each time until
+    mkfs.ext4 takes it all and leaves the headroom, so the same content gives the same size."""
     tmp = f"{image}.tmp"
     script = 'chown -R 0:0 "$1" && mkfs.ext4 -q -F -L rootfs -U "$3" -E hash_seed="$3" -d "$1" "$2" "$4"'
     env = dict(os.environ, E2FSPROGS_FAKE_TIME=str(IMAGE_TIME))
+    fixed = bool(size)
+    mib = 1 << 20
+    estimate = (_content_size(root) + headroom) * 11 // 10 + ESTIMATED_METADATA
     try:
-        # fakeroot stops its faked daemon, which lives in a session of its own, on SIGINT only.
-        result = run(
-            ["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
-            stop_signal=signal.SIGINT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
+        while True:
+            if not fixed:
+                size = f"{-(-estimate // mib)}M"
+            # fakeroot stops its faked daemon, which lives in a session of its own, on SIGINT only.
+            result = run(
+                ["fakeroot", "--", "sh", "-c", script, "sh", root, tmp, IMAGE_UUID, size],
+                stop_signal=signal.SIGINT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             problem = "; ".join((result.stderr or result.stdout).strip().splitlines())
+            if fixed or diskspace.says_disk_full(problem):
+                break
+            if result.returncode == 0 and _free_bytes(tmp) >= headroom:
+                break
+            if estimate > MAX_FITTED_BYTES:
+                raise BuildError(f"mkfs.ext4 could not fit {root} in {size}: {problem or 'too little room left'}")
+            estimate += estimate // 4
+        if result.returncode != 0:
             raise BuildError(f"mkfs.ext4 failed: {problem} (a bigger rootfs_size may help)")
         pin_inode_times(root, tmp, env)
         os.replace(tmp, image)

@@ -16,6 +16,7 @@ import subprocess
 
 from build_action import action, label
 from rvbuild import BuildError, hosttools, qemu, rootfs, sharing
+from rvbuild.options import size_in_bytes
 from rvbuild.run import RUN_TOOLS, output
 
 
@@ -26,7 +27,7 @@ def _rootfs(target, source, env):
     for table in spec["permissions"]:
         permissions.update(rootfs.read_permissions(table))
     rootfs.stage(root, spec["overlays"], spec["items"], spec["dirs"], spec["symlinks"], permissions)
-    rootfs.make_ext4(root, target[0].abspath, spec["size"])
+    rootfs.make_ext4(root, target[0].abspath, spec["size"], size_in_bytes(spec["headroom"]))
 
 
 def _path(value):
@@ -45,8 +46,8 @@ def _resolved(item):
     return dataclasses.replace(item, **{f.name: _path(getattr(item, f.name)) for f in dataclasses.fields(item)})
 
 
-def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="64M"):
-    hosttools.require("fakeroot", "mkfs.ext4", "debugfs", *RUN_TOOLS)
+def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="", headroom="16M"):
+    hosttools.require("fakeroot", "mkfs.ext4", "debugfs", "dumpe2fs", *RUN_TOOLS)
     if any(isinstance(item, rootfs.KernelModules) for item in items):
         hosttools.require("depmod")
     overlays = [env.Dir(overlay).srcnode() for overlay in overlays]
@@ -67,6 +68,7 @@ def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="6
         dirs=list(dirs),
         symlinks=dict(symlinks or {}),
         size=size,
+        headroom=headroom,
     )
     layout = env.Value(sharing.checkout_relative(repr(spec), env.Dir("#").abspath))
     # How the image is made lives in rvbuild/rootfs.py: a change there rebuilds it.

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from helpers import debugfs
-from rvbuild import BuildError
+from rvbuild import BuildError, rootfs
 from rvbuild.rootfs import BusyBoxLinks, ImageFile, make_ext4, pin_inode_times, read_permissions, stage
 
 
@@ -145,3 +145,33 @@ def test_a_failed_debugfs_request_is_an_error(tree, tmp_path):
     (tree / "etc/added-after-the-image").write_text("x")
     with pytest.raises(BuildError, match="debugfs could not set inode times .*added-after-the-image"):
         pin_inode_times(str(tree), image)
+
+
+def free_bytes(image):
+    said = debugfs(image, "stats")
+    blocks = int(said.split("Free blocks:")[1].split()[0])
+    return blocks * int(said.split("Block size:")[1].split()[0])
+
+
+@pytest.mark.parametrize("content_mib", [0, 24])
+def test_an_image_without_a_size_fits_its_content_and_leaves_the_headroom(tree, tmp_path, content_mib):
+    (tree / "usr").mkdir(exist_ok=True)
+    (tree / "usr" / "big").write_bytes(os.urandom(content_mib << 20))
+    for number in range(500):  # many small files: inodes and blocks of their own
+        (tree / "usr" / f"small-{number}").write_text("x\n")
+    image = str(tmp_path / "rootfs.ext4")
+    make_ext4(str(tree), image, headroom=4 << 20)
+    size = os.path.getsize(image)
+    assert free_bytes(image) >= 4 << 20
+    assert size < (content_mib + 4) * 1.25 * (1 << 20) + (12 << 20)  # the content, the headroom, ext4's own
+    make_ext4(str(tree), str(tmp_path / "again.ext4"), headroom=4 << 20)
+    assert (tmp_path / "again.ext4").read_bytes() == open(image, "rb").read()
+    make_ext4(str(tree), image, headroom=8 << 20)
+    assert free_bytes(image) >= 8 << 20 and os.path.getsize(image) > size
+
+
+def test_an_image_grows_until_the_headroom_is_left(tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(rootfs, "ESTIMATED_METADATA", 0)  # a first guess that leaves too little
+    image = str(tmp_path / "rootfs.ext4")
+    make_ext4(str(tree), image, headroom=6 << 20)
+    assert free_bytes(image) >= 6 << 20
