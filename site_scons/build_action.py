@@ -15,6 +15,15 @@ def label(env, name, what="$TARGET"):
     return name
 
 
+def _failure(error, target):
+    """What to raise for `error` (a BuildError, or an OSError): a full disk is named as such."""
+    if isinstance(error, OSError) and not diskspace.is_disk_full(error):
+        return error
+    full = diskspace.full_file_system([target.abspath], str(error))
+    said = diskspace.explain(*full) if full else str(error)
+    return SCons.Errors.BuildError(node=target, errstr=said, exitstatus=2)
+
+
 def action(function, label=None, varlist=()):
     """An Action running `function`, shown as ${label}COMSTR (see `label`); `varlist`: the
     construction variables its signature includes. Build steps (those with a label) are timed for
@@ -25,11 +34,7 @@ def action(function, label=None, varlist=()):
         try:
             return function(target, source, env)
         except (BuildError, OSError) as error:
-            if not (isinstance(error, BuildError) or diskspace.is_disk_full(error)):
-                raise
-            full = diskspace.full_file_system([target[0].abspath], str(error))
-            said = diskspace.explain(*full) if full else str(error)
-            raise SCons.Errors.BuildError(node=target[0], errstr=said, exitstatus=2) from None
+            raise _failure(error, target[0]) from None
         finally:
             if label:
                 info.record_step(target[0].path, started, time.time())
