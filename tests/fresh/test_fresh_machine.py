@@ -2,14 +2,18 @@
 
 A minbase Debian root (tests/fresh/freshroot.py) gets the committed checkout (`git archive HEAD`, so
 nothing untracked can help) and the host's network settings, and nothing else. There, as root,
-`./setup`; then as a normal user, with a normal user's PATH and umask 002: `scons fetch`, the rv64
-build with no network at all, and `scons boot` to a shell. The build must be bit for bit the one this
-checkout makes (another path, another time, another umask, the same SSH key files). This checkout's
-ccache is shared read-only, so the kernel costs seconds, not minutes.
+`./setup`, which must leave no service enabled or running; then as a normal user, with a normal
+user's PATH and umask 002: `scons fetch`, the rv64 build with no network at all, and `scons boot` to
+a shell; last, `./setup tests` (the README's test command), which must leave no service either. The
+build must be bit for bit the one this checkout makes (another path, another time, another umask,
+the same SSH key files). This checkout's ccache is shared read-only, so the kernel costs seconds,
+not minutes.
 """
 
+import glob
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -23,6 +27,24 @@ from helpers import ROOT, free_port, scons
 CHECKOUT = f"/home/{USER}/rvbuild"
 OUTPUTS = ["linux/Image", "opensbi/fw_payload.elf", "rootfs/rootfs.ext4"]
 TIMES = {}
+
+
+def enabled_services(root):
+    """The links that enable a service at boot: systemd's and SysV init's."""
+    return sorted(glob.glob(f"{root.path}/etc/systemd/system/*.wants/*") + glob.glob(f"{root.path}/etc/rc[2-5].d/S*"))
+
+
+def processes_in(root):
+    """The command lines of the processes running in the root, left there by a command that ended."""
+    found = []
+    for proc in glob.glob("/proc/[0-9]*"):
+        try:
+            if os.readlink(f"{proc}/root") == root.path:
+                with open(f"{proc}/cmdline") as f:
+                    found.append(f.read().replace("\0", " ").strip())
+        except OSError:
+            pass  # ended meanwhile
+    return found
 
 
 def host_ccache_dir():
@@ -53,10 +75,8 @@ def machine(tmp_path_factory):
     subprocess.run(["tar", "-x", "-C", root.path + CHECKOUT], input=archive, check=True)
     # The same SSH key files as this checkout's build: the image holds their public halves.
     shutil.copytree(f"{ROOT}/build/rv64/ssh", f"{root.path}{CHECKOUT}/build/rv64/ssh")
-    started = time.monotonic()
-    status = root.run(f"cd {CHECKOUT} && ./setup", log)
-    TIMES["./setup"] = time.monotonic() - started
-    assert status == 0, f"./setup failed in the fresh root; see {log}"
+    root.enabled_before = enabled_services(root)
+    root.after_setup = setup(root, "./setup")
     assert root.run(f"chown -R {USER}: {CHECKOUT}", log) == 0
     yield root
     print("\nfresh root: " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in TIMES.items()))
@@ -75,6 +95,23 @@ def run_as_user(root, step, script, **options):
     )
     TIMES[step] = time.monotonic() - started
     return status
+
+
+def setup(root, command):
+    """Run `command` as root in the root; returns what it left enabled or running."""
+    started = time.monotonic()
+    status = root.run(f"cd {CHECKOUT} && {command}", root.log)
+    TIMES[command] = time.monotonic() - started
+    assert status == 0, f"{command} failed in the fresh root; see {root.log}"
+    assert not os.path.exists(f"{root.path}/usr/sbin/policy-rc.d")  # setup's own, while it installed
+    return {
+        "newly enabled": sorted(set(enabled_services(root)) - set(root.enabled_before)),
+        "running": processes_in(root),
+    }
+
+
+def test_setup_leaves_no_service_enabled_or_running(machine):
+    assert machine.after_setup == {"newly enabled": [], "running": []}
 
 
 def test_fetch_as_a_normal_user(machine):
@@ -123,3 +160,23 @@ def test_boot_to_a_shell(machine):
     finally:
         console.close(force=True)
     assert console.exitstatus == 0
+
+
+def test_setup_for_the_tests_leaves_no_service_enabled_or_running(machine):
+    assert setup(machine, "./setup tests") == {"newly enabled": [], "running": []}
+
+
+# What the tests do with redis-tools alone: Debian's redis-server package (a service) is not there.
+REDIS_PING = """
+import subprocess, sys
+sys.path[:0] = ["tests", "tests/deps"]
+import servers
+with servers.redis("/tmp/redis.log") as port:
+    ping = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True)
+sys.exit(ping.stdout != "PONG\\n")
+"""
+
+
+def test_the_tests_redis_serves_without_redis_server(machine):
+    script = f"! command -v redis-server && .venv/bin/python -c {shlex.quote(REDIS_PING)}"
+    assert run_as_user(machine, "redis ping", script) == 0, machine.log
