@@ -20,7 +20,7 @@ DEFAULT_HEADROOM = 16 << 20  # free space a sized-to-fit image leaves the guest 
 # ext4's own share of an image: a journal of up to 4 MiB below 256 MiB, and inode tables, bitmaps
 # and group descriptors of about a tenth of it; a first guess, which make_ext4 grows if need be.
 ESTIMATED_METADATA = 6 << 20
-MAX_FITTED_BYTES = 1 << 40
+GROWTHS = 8  # a quarter more each time: up to six times the first guess
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ def make_ext4(root, image, size="", headroom=DEFAULT_HEADROOM):
     mib = 1 << 20
     estimate = (_content_size(root) + headroom) * 11 // 10 + ESTIMATED_METADATA
     try:
-        while True:
+        for growth in range(GROWTHS + 1):
             if not fixed:
                 size = f"{-(-estimate // mib)}M"
             # fakeroot stops its faked daemon, which lives in a session of its own, on SIGINT only.
@@ -240,7 +240,7 @@ def make_ext4(root, image, size="", headroom=DEFAULT_HEADROOM):
                 break
             if result.returncode == 0 and _free_bytes(tmp) >= headroom:
                 break
-            if estimate > MAX_FITTED_BYTES:
+            if growth == GROWTHS:
                 raise BuildError(f"mkfs.ext4 could not fit {root} in {size}: {problem or 'too little room left'}")
             estimate += estimate // 4
         if result.returncode != 0:
