@@ -1,6 +1,7 @@
 """SCons actions whose failures read as one clear message, not a traceback (the SCons side of
 rvbuild, which stays importable without SCons)."""
 
+import os
 import time
 
 import SCons.Action
@@ -19,7 +20,8 @@ def _failure(error, target):
     """What to raise for `error` (a BuildError, or an OSError): a full disk is named as such."""
     if isinstance(error, OSError) and not diskspace.is_disk_full(error):
         return error
-    full = diskspace.full_file_system([target.abspath], str(error))
+    # An alias (`scons test`) is no file: the checkout's file system stands for it.
+    full = diskspace.full_file_system([getattr(target, "abspath", os.getcwd())], str(error))
     said = diskspace.explain(*full) if full else str(error)
     return SCons.Errors.BuildError(node=target, errstr=said, exitstatus=2)
 
