@@ -183,11 +183,9 @@ def fetch(source, cache_dir, progress=True, resolve_debian=debian_uris):
             return dest
         except interrupt.Interrupted:
             raise
-        except OSError as error:
-            if diskspace.is_disk_full(error):  # no other place helps
+        except Exception as error:  # every failure means: try the next place, but for a full disk
+            if diskspace.is_disk_full(error):
                 raise
-            failures.append(f"{url}: {error}")
-        except Exception as error:  # every other failure means: try the next place
             failures.append(f"{url}: {error}")
         finally:
             if os.path.exists(tmp):
