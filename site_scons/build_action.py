@@ -21,8 +21,7 @@ def _failure(error, target):
     if isinstance(error, OSError) and not diskspace.is_disk_full(error):
         return error
     # An alias (`scons test`) is no file: the checkout's file system stands for it.
-    full = diskspace.full_file_system([getattr(target, "abspath", os.getcwd())], str(error))
-    said = diskspace.explain(*full) if full else str(error)
+    said = diskspace.full_disk_message([getattr(target, "abspath", os.getcwd())], str(error)) or str(error)
     return SCons.Errors.BuildError(node=target, errstr=said, exitstatus=2)
 
 

@@ -43,7 +43,7 @@ def acquire(path, command, wait=False, say=print):
         os.pwrite(fd, f"pid {os.getpid()}: {command}, since {time.strftime('%H:%M:%S')}\n".encode(), 0)
     except OSError as error:
         if diskspace.is_disk_full(error):
-            raise diskspace.full_disk_error(path) from None
+            raise BuildError(diskspace.full_disk_message([path], str(error))) from None
         raise
     _held = fd
 

@@ -7,8 +7,6 @@ import errno
 import os
 import tempfile
 
-from rvbuild import BuildError
-
 # What tools say when a write finds the disk full (tar's short write is one).
 FULL_DISK_WORDS = ("No space left on device", "Disk quota exceeded", "Wrote only ")
 # A file system with less than this left for the user cannot take a build step's next file.
@@ -47,31 +45,22 @@ def says_disk_full(text):
     return any(words in text for words in FULL_DISK_WORDS)
 
 
-def full_file_system(paths, said=""):
-    """(mount point, bytes free) of the file system among those holding `paths` and the compilers'
-    scratch places that is nearly full, or, when `said` is a tool's words for a full disk, the one
-    with the least room; None if neither."""
+def full_disk_message(paths, said=""):
+    """What to say when a step writing `paths` failed, having said `said`, if a disk was full: the
+    file system among those holding `paths` and the compilers' scratch places that is nearly full,
+    or, when `said` is a tool's words for a full disk, the one with the least room; else None."""
     places = {}
     for path in [*paths, *_scratch_places()]:
         mount = mount_point(path)
         places.setdefault(mount, available(mount))
     mount, free = min(places.items(), key=lambda place: place[1])
     if free < NEARLY_FULL_BYTES or says_disk_full(said):
-        return mount, free
+        return (
+            f"the file system at {mount} is full ({free // 1024} KiB free): free some space there and "
+            f"run again; nothing half-written is kept"
+        )
     return None
 
 
 def is_disk_full(error):
     return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-def explain(mount, free):
-    return (
-        f"the file system at {mount} is full ({free // 1024} KiB free): free some space there and run "
-        f"again; nothing half-written is kept"
-    )
-
-
-def full_disk_error(path):
-    """The error to raise when writing `path` found its file system full."""
-    return BuildError(explain(mount_point(path), available(path)))

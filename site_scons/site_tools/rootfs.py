@@ -1,8 +1,9 @@
 """SCons tool: the root filesystem image, the SSH key pair that logs into it, and its host key.
 
-env.RootFilesystem(target, items, overlays, dirs, symlinks, size)
+env.RootFilesystem(target, items, overlays, dirs, symlinks, size=, headroom=)
                          overlays: folders copied over the packages' files in order, each with
-                         the modes of its table <folder>.permissions beside it, if there is one
+                         the modes of its table <folder>.permissions beside it, if there is one;
+                         size: mkfs.ext4's (32M), or "" for what it holds plus headroom (16M) free
 env.ProjectOverlays()    the project's overlays for the variant: overlays/common, overlays/<variant>
 env.SshKeyPair(target)   generated once per build directory; its .pub is authorized in the image
 env.SshHostKey(target)   the guest's host key, generated once per build directory: a key pair at
@@ -46,7 +47,7 @@ def _resolved(item):
     return dataclasses.replace(item, **{f.name: _path(getattr(item, f.name)) for f in dataclasses.fields(item)})
 
 
-def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, size="", headroom="16M"):
+def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, *, size, headroom):
     hosttools.require("fakeroot", "mkfs.ext4", "debugfs", "dumpe2fs", *RUN_TOOLS)
     if any(isinstance(item, rootfs.KernelModules) for item in items):
         hosttools.require("depmod")

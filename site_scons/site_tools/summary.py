@@ -83,9 +83,9 @@ def _print_closing_line(summary):
     if line:
         print(line, flush=True)
         # SCons' own builders (a program's compile and link) leave what the compiler said on stderr.
-        full = failures and diskspace.full_file_system([f.node.abspath for f in failures if hasattr(f.node, "abspath")])
+        full = diskspace.full_disk_message([f.node.abspath for f in failures if hasattr(f.node, "abspath")])
         if full:
-            print(f"rvbuild: {diskspace.explain(*full)}", flush=True)
+            print(f"rvbuild: {full}", flush=True)
         if summary.ccache_stats_log and (ccache_line := ccache_stats.line(summary.ccache_stats_log)):
             print(ccache_line, flush=True)
 
