@@ -25,19 +25,23 @@ def _failure(error, target):
     return SCons.Errors.BuildError(node=target, errstr=said, exitstatus=2)
 
 
-def action(function, label=None, varlist=()):
-    """An Action running `function`, shown as ${label}COMSTR (see `label`); `varlist`: the
-    construction variables its signature includes. Build steps (those with a label) are timed for
-    `scons build-time`."""
+def action(function, label=None, signature="", **arguments):
+    """An Action running `function(target, source, env, **arguments)`, shown as ${label}COMSTR (see
+    `label`). `arguments` are the step's own (its tree, its log); its signature is `function`'s code
+    and `signature`: what else decides its output, written without the checkout's path. Build steps
+    (those with a label) are timed for `scons build-time`."""
 
     def run(target, source, env):
         started = time.time()
         try:
-            return function(target, source, env)
+            return function(target, source, env, **arguments)
         except (BuildError, OSError) as error:
             raise _failure(error, target[0]) from None
         finally:
             if label:
                 info.record_step(target[0].path, started, time.time())
 
-    return SCons.Action.Action(run, f"${label}COMSTR" if label else None, varlist=list(varlist))
+    step = SCons.Action.Action(run, f"${label}COMSTR" if label else None)
+    # SCons would sign `run`'s code and what its closure holds: the step's code and `signature` instead.
+    step.funccontents = SCons.Action._callable_contents(function) + signature.encode()
+    return step

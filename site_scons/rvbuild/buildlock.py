@@ -54,3 +54,8 @@ def release():
     if _held is not None:
         os.close(_held)
         _held = None
+
+
+def held():
+    """Whether this process holds the lock: it is the build, not a reader (`scons info`)."""
+    return _held is not None

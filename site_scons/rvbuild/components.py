@@ -2,20 +2,26 @@
 
 - components/<name>/SConscript declares its role in data, as plain top-level assignments:
   ROLE = "kernel", "firmware", "package" or "rootfs"; a package may add DEFAULT = False to stay
-  out of the image unless a variant or `packages=` selects it.
-- programs/<name>/ is a program of the user's, and modules/<name>/ an out-of-tree kernel module:
-  their folder says their role.
+  out of the image unless a variant or `packages=` selects it. DEPENDS names what it is built
+  with: components by name, or roles ("kernel", "firmware"; "packages", "programs", "modules" for
+  all of the image's); its SConscript imports them as `depends`, each as the SConscript of that
+  component returned it (a list of them for a plural role). OPTIONS = {"name": "help"}: options
+  of its own (`scons name=value`), read as env["name"].
+- programs/<name>/ is a program of the user's, and modules/<name>/ an out-of-tree kernel module
+  (built with the kernel): their folder says their role.
 Names are unique across the three folders: each builds in build/<variant>/<name>/.
 """
 
 import ast
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rvbuild import BuildError
 
 DECLARED_ROLES = ("kernel", "firmware", "package", "rootfs")  # by components/<name>/SConscript
 FOLDER_ROLES = {"programs": "program", "modules": "module"}
+FOLDER_DEPENDS = {"program": (), "module": ("kernel",)}
+PLURAL_ROLES = {"packages": "package", "programs": "program", "modules": "module"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,8 @@ class Component:
     role: str
     directory: str  # relative to the project, e.g. components/busybox
     default: bool = True
+    depends: tuple = ()
+    options: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 def declared(sconscript):
@@ -45,13 +53,18 @@ def declared(sconscript):
 def _component(project, folder, name):
     directory = f"{folder}/{name}"
     if folder in FOLDER_ROLES:
-        return Component(name, FOLDER_ROLES[folder], directory)
+        return Component(name, FOLDER_ROLES[folder], directory, depends=FOLDER_DEPENDS[FOLDER_ROLES[folder]])
     sconscript = os.path.join(project, directory, "SConscript")
     values = declared(sconscript)
     role = values.get("ROLE")
     if role not in DECLARED_ROLES:
         raise BuildError(f"{sconscript} must declare its role: ROLE = one of {', '.join(map(repr, DECLARED_ROLES))}")
-    return Component(name, role, directory, bool(values.get("DEFAULT", True)))
+    depends, options = values.get("DEPENDS", ()), values.get("OPTIONS", {})
+    if not (isinstance(depends, (list, tuple)) and all(isinstance(entry, str) for entry in depends)):
+        raise BuildError(f'{sconscript}: DEPENDS must be a list of names, e.g. DEPENDS = ["kernel"]')
+    if not (isinstance(options, dict) and all(isinstance(v, str) for v in options.values())):
+        raise BuildError(f'{sconscript}: OPTIONS must map each option\'s name to its help, e.g. {{"url": "..."}}')
+    return Component(name, role, directory, bool(values.get("DEFAULT", True)), tuple(depends), options)
 
 
 def _is_component(folder, path):
@@ -115,3 +128,28 @@ def for_image(found, firmware, extra_packages=()):
 def listed(parts):
     """The components of for_image(...) in one list."""
     return [c for part in parts.values() for c in (part if isinstance(part, list) else [part])]
+
+
+def wire(found, parts, built, chain=()):
+    """What `found` imports as `depends`: for each entry of its DEPENDS, built(component, chain) of
+    the component it names (a list, for a plural role). `parts`: for_image(...); `chain`: the
+    components whose DEPENDS led here, so that a circle is an error naming it."""
+    chain = (*chain, found.name)
+    depends = {}
+    for entry in found.depends:
+        if entry in PLURAL_ROLES:
+            named = [c for c in listed(parts) if c.role == PLURAL_ROLES[entry]]
+        else:
+            named = [c for c in listed(parts) if entry in (c.name, c.role)][:1]
+            if not named:
+                raise BuildError(
+                    f"{' -> '.join(chain)}: {found.directory} depends on {entry!r}, which is not in this image"
+                )
+        for component in named:
+            if component.name in chain:
+                raise BuildError(
+                    f"components depend on each other in a circle: {' -> '.join((*chain, component.name))}"
+                )
+        values = [built(component, chain) for component in named]
+        depends[entry] = values if entry in PLURAL_ROLES else values[0]
+    return depends

@@ -25,7 +25,7 @@ class Summary:
         self.rebuilt = {}  # (variant, component) -> why
         self.components = []  # (variant, component) of everything in this build
         self.cancelled = False
-        self.ccache_stats_log = None  # set when this run builds: ccache's stats log (rvbuild.ccache_stats)
+        self.closing_lines = []  # functions giving more lines for the end of a build (or None)
 
     def decider(self, decide):
         """Wrap a decider function (dependency, target, prev_ni, repo_node) -> bool."""
@@ -85,3 +85,7 @@ class Summary:
         if not self.rebuilt:
             return f"rvbuild: nothing to rebuild; {up_to_date} up to date"
         return f"rvbuild: rebuilt {rebuilt}; {up_to_date} up to date"
+
+
+# The one summary of this scons run: the tools that record, decide and print share it.
+SUMMARY = Summary()

@@ -2,7 +2,6 @@
 
 Each check takes the option's value as typed and returns it (a port as an int), or raises BuildError
 with one line naming the option, what is wrong with the value, and what would do instead.
-`validator(check)` adapts a check to SCons Variables, which call (key, value, env).
 """
 
 import re
@@ -105,12 +104,3 @@ def distcc_hosts(value):
             f"by spaces, e.g. distcc_hosts='build1/8 build2/8 localhost/2'"
         )
     return value
-
-
-def validator(check):
-    """`check` as an SCons Variables validator."""
-
-    def validate(key, value, env):
-        check(value)
-
-    return validate

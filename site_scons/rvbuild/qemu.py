@@ -5,6 +5,7 @@ Paths may hold any character: QEMU option values have their commas doubled, SSH 
 are quoted and their `%` doubled.
 """
 
+import dataclasses
 import datetime
 import os
 import shutil
@@ -220,3 +221,24 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """What one built variant boots, and how to log into it (nodes)."""
+
+    firmware: object
+    image: object
+    firmware_args: list  # QEMU's arguments for the firmware, $SOURCE being the firmware
+    ssh_key: object
+    known_hosts: object
+    persist_dir: str
+    vmlinux: object
+    gdb_scripts: list  # vmlinux-gdb.py of a debug=1 kernel, or none
+    debug: bool
+
+    def firmware_arguments(self, env):
+        return [env.subst(arg, source=[self.firmware]) for arg in self.firmware_args]
+
+    def ssh_command(self, port, *remote):
+        return ssh_command(self.ssh_key.abspath, self.known_hosts.abspath, port, *remote)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rvbuild import BuildError, hosttools
 from rvbuild.files import write_if_changed
 from rvbuild.run import output
+from rvbuild.sharing import checkout_relative
 
 
 @functools.cache
@@ -154,3 +155,28 @@ def get(name, extra_cflags=""):
     if extra_cflags:
         chosen = dataclasses.replace(chosen, cflags=f"{chosen.cflags} {extra_cflags}".strip())
     return chosen
+
+
+def compile_with(env, compiler, clang=False):
+    """`compiler` behind ccache (ccache=1), where ccache helps: GNU compilers, not zig's clang."""
+    return f"ccache {compiler}" if env["ccache"] and not clang else compiler
+
+
+def host_compiler(env):
+    """The compiler of tools the kernel and BusyBox build for this machine: through ccache, but not
+    through distcc, whose hosts may be other machines."""
+    return "ccache gcc" if env["ccache"] and not env["distcc_hosts"] else "gcc"
+
+
+def userspace_toolchain(env):
+    """The variant's userspace toolchain, ready to use (wrappers written, tools checked)."""
+    name = env["USERSPACE_TOOLCHAIN"]
+    chosen = get(name, env.get("userspace_cflags", ""))
+    return chosen.prepare(env.Dir(f"#build/toolchains/{name}").abspath)
+
+
+def toolchain_files(env, tc, cxx=False):
+    """The toolchain's own files (zig's wrapper scripts) as a Value of what they say, minus the
+    paths that differ between checkouts: zig's own (its version is in the identity) and ours."""
+    texts = [open(path).read().replace(tc.zig(), "zig") for path in tc.files(cxx)]
+    return [env.Value(checkout_relative("".join(texts), env.Dir("#").abspath))] if texts else []

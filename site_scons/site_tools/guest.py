@@ -1,13 +1,12 @@
 """SCons tool: `run` (cmd= in the guest over SSH; scons exits with its status) and `test` (the guest
 tests in guest_tests=, rvbuild.guest_tests) for one built variant.
 
-env.GuestTargets(firmware, image, firmware_args, ssh_key, known_hosts, ...) takes what
-env.BootTargets takes. Both targets build first, then use the guest that `scons boot` is running
-if it booted the files just built, or else boot one in the background for as long as they need
-it (rvbuild.guest). Bad input (no cmd=, a test file it cannot read) fails before anything builds.
+env.GuestTargets(machine) takes what env.BootTargets takes (rvbuild.qemu.Machine). Both targets
+build first, then use the guest that `scons boot` is running if it booted the files just built,
+or else boot one in the background for as long as they need it (rvbuild.guest). Bad input (no
+cmd=, a test file it cannot read) fails before anything builds.
 """
 
-import functools
 import sys
 
 import SCons.Script
@@ -15,28 +14,71 @@ import SCons.Script.Main
 
 from build_action import action
 from rvbuild import BuildError, guest, guest_tests, hosttools, qemu
+from rvbuild.commands import PATH, Command, Option
+from rvbuild.explain import SUMMARY
 
 
-def _close_build_summary(env):
+def _check_guest(env):
+    hosttools.require(env["QEMU"], "ssh", "setpriv")
+    if env["persist"]:
+        raise BuildError(
+            "scons run and scons test boot a throwaway guest, not persist=1's; to keep what a command "
+            "writes, run it in the guest of `scons boot persist=1`, which they use while it runs"
+        )
+
+
+def _check_run(env):
+    _check_guest(env)
+    guest.remote_command(env["cmd"])
+
+
+def _check_test(env):
+    _check_guest(env)
+    guest_tests.load(env.Dir(env["guest_tests"]).path)
+
+
+COMMANDS = [
+    Command(
+        "run",
+        "build, then run cmd= in the guest over SSH and exit with its status: in the guest `scons boot` is "
+        "running, or one booted in the background meanwhile",
+        one_variant=True,
+        check=_check_run,
+    ),
+    Command(
+        "test",
+        "build, then run the guest tests in guest_tests= (tests/guest/*.test) the same way; PASS/FAIL each, "
+        "report in build/<variant>/guest-tests.xml",
+        one_variant=True,
+        check=_check_test,
+    ),
+]
+OPTIONS = [
+    Option("cmd", "the command `scons run` runs in the guest, e.g. cmd='uname -a'"),
+    # A PATH, checked when `scons test` runs: a copy of the project may have no tests.
+    Option("guest_tests", "folder of the guest tests `scons test` runs (<name>.test files)", "tests/guest", kind=PATH),
+]
+
+
+def _close_build_summary():
     """Say what the build rebuilt now, before what the guest prints, rather than at exit."""
-    summary = env["RV_SUMMARY"]
-    line = summary.line()
+    line = SUMMARY.line()
     if line:
         print(line, flush=True)
-    summary.cancel()
+    SUMMARY.cancel()
 
 
-def _connected(env, source):
-    firmware, image = source[0].abspath, source[1].abspath
-    firmware_args = [env.subst(arg, source=source) for arg in env["QEMU_FIRMWARE_ARGS"]]
+def _connected(env, machine):
+    firmware, image = machine.firmware.abspath, machine.image.abspath
 
     def boot_command(port):
+        firmware_args = machine.firmware_arguments(env)
         return qemu.command(env["QEMU"], firmware_args, image, port, env["memory"], guest_net=env["guest_net"])
 
     return guest.connected(
         env.File(f"#build/$VARIANT/{guest.RECORD}").abspath,
         [firmware, image],
-        functools.partial(qemu.ssh_command, env["SSH_KEY"], env["KNOWN_HOSTS"]),
+        machine.ssh_command,
         boot_command,
         env.File("$LOG_DIR/console.log").abspath,
         # A guest of its own needs no fixed port, unless one was asked for.
@@ -44,9 +86,9 @@ def _connected(env, source):
     )
 
 
-def _run(target, source, env):
-    _close_build_summary(env)
-    with _connected(env, source) as remote:
+def _run(target, source, env, machine):
+    _close_build_summary()
+    with _connected(env, machine) as remote:
         status = guest.finish(remote(env["cmd"])).returncode
     if status:
         print(f"rvbuild: `{env['cmd']}` ended with status {status} in the guest", file=sys.stderr, flush=True)
@@ -56,16 +98,16 @@ def _run(target, source, env):
     return 0
 
 
-def _test(target, source, env):
-    _close_build_summary(env)
-    variant, tests = env["VARIANT"], guest_tests.load(env["GUEST_TESTS_DIR"])
+def _test(target, source, env, machine):
+    _close_build_summary()
+    variant, tests = env["VARIANT"], guest_tests.load(env.Dir(env["guest_tests"]).path)
     chosen = [test for test in tests if test.is_for(variant)]
     skipped = [test for test in tests if test not in chosen]
     for test in skipped:
         print(guest_tests.skipped(test), flush=True)
     outcomes = []
     if chosen:
-        with _connected(env, source) as remote:
+        with _connected(env, machine) as remote:
             for test in chosen:
                 outcomes.append(guest_tests.run(test, remote))
                 print(guest_tests.report(outcomes[-1]), flush=True)
@@ -81,32 +123,13 @@ def _test(target, source, env):
     return 0
 
 
-def GuestTargets(env, firmware, image, firmware_args, ssh_key, known_hosts, **_):
-    targets = set(SCons.Script.COMMAND_LINE_TARGETS)
-    tests_dir = env.Dir(env["guest_tests"]).path  # scons runs in the top directory
-    if targets & {"run", "test"}:
-        hosttools.require(env["QEMU"], "ssh", "setpriv")
-        if env["persist"]:
-            raise BuildError(
-                "scons run and scons test boot a throwaway guest, not persist=1's; to keep what a command "
-                "writes, run it in the guest of `scons boot persist=1`, which they use while it runs"
-            )
-    if "run" in targets:
-        guest.remote_command(env["cmd"])
-    if "test" in targets:
-        guest_tests.load(tests_dir)
-    guest_env = env.Clone(
-        QEMU_FIRMWARE_ARGS=firmware_args,
-        SSH_KEY=ssh_key.abspath,
-        KNOWN_HOSTS=known_hosts.abspath,
-        GUEST_TESTS_DIR=tests_dir,
-    )
-    sources = [firmware, image, ssh_key, known_hosts]
-    run = guest_env.Alias("run", sources, action(_run, None))
-    test = guest_env.Alias("test", sources, action(_test, None))
-    guest_env.AlwaysBuild(run, test)
+def GuestTargets(env, machine):
+    sources = [machine.firmware, machine.image, machine.ssh_key, machine.known_hosts]
+    run = env.Alias("run", sources, action(_run, machine=machine))
+    test = env.Alias("test", sources, action(_test, machine=machine))
+    env.AlwaysBuild(run, test)
     # Each may boot a guest whose console goes to this log: never both at once.
-    guest_env.SideEffect("$LOG_DIR/console.log", run + test)
+    env.SideEffect("$LOG_DIR/console.log", run + test)
 
 
 def generate(env):

@@ -22,13 +22,25 @@ import SCons.Script
 
 from build_action import action
 from rvbuild import hosttools, info
+from rvbuild.commands import Command
 from rvbuild.run import output
+
+COMMANDS = [
+    Command(
+        "info",
+        "settings, components (version, licence, source, checksum), outputs (and as JSON in build/<variant>/info.json)",
+        waits=False,
+    ),
+    Command("graph", "build/<variant>/graph.svg (and .dot): what each part is built from"),
+    Command("legal-info", "build/<variant>/legal-info/: manifest.csv, the sources, the licence texts"),
+    Command("build-time", "build/<variant>/build-time.png: how long each component took when it last built"),
+]
 
 
 def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None):
     """`source` and `tree` as given to and returned by env.SourceTree; neither for the project's own
     components, whose source is their directory (`own_dir`, if not the SConscript's)."""
-    local = env.get("LOCAL_SRC", {}).get(env["COMPONENT"])
+    local = env.get(f"{env['COMPONENT']}_src")
     own_dir = None if source else own_dir or env.Dir(".").srcnode()
     component = info.Component(
         env["COMPONENT"],
@@ -36,11 +48,11 @@ def Describe(env, version, license, license_files=(), source=None, tree=None, ow
         license,
         list(license_files),
         info.origin_of(source, local_tree=local and tree.path, repository_dir=own_dir and own_dir.path),
-        archive=env.FetchSource(source).abspath if source and not local else "",
+        archive=os.path.join(env["dl"], source.filename) if source and not local else "",
         tree=tree.path if tree else own_dir.abspath,
         unpack=(tree and tree.unpack) or {},
     )
-    variants = env["RV_INFO"]
+    variants = _VARIANTS
     variants[env["VARIANT"]].components[component.name] = component
     # legal-info copies from these: the tree as unpacked (its files are not targets of their own)
     variants.inputs[env["VARIANT"]] += tree.nodes if tree else env.Glob(f"{own_dir.abspath}/*")
@@ -48,7 +60,7 @@ def Describe(env, version, license, license_files=(), source=None, tree=None, ow
 
 
 def _print_info(target, source, env):
-    for variant in env["RV_INFO"].values():
+    for variant in _VARIANTS.values():
         path = env.File(f"#{variant.build_dir}/info.json").abspath
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
@@ -69,7 +81,7 @@ def _write_svg(target, source, env):
 
 
 def _write_legal_info(target, source, env):
-    info.write_legal_info(env["RV_INFO"][env["VARIANT"]], target[0].dir.abspath)
+    info.write_legal_info(_VARIANTS[env["VARIANT"]], target[0].dir.abspath)
     print(f"legal-info: {target[0].dir.path}/ (manifest.csv, sources/, licenses/)")
 
 
@@ -88,7 +100,7 @@ def _draw_build_time(target, source, env):
 
 
 def InfoTargets(env, settings, outputs):
-    variant = env["RV_INFO"][env["VARIANT"]]
+    variant = _VARIANTS[env["VARIANT"]]
     variant.settings, variant.outputs = settings, {key: node.path for key, node in outputs.items()}
     build = f"#build/{env['VARIANT']}"
 
@@ -98,23 +110,22 @@ def InfoTargets(env, settings, outputs):
     if "graph" in requested:
         hosttools.require("dot")
         edges = info.dependency_edges(list(outputs.values()))
-        dot = env.Command(f"{build}/graph.dot", env.Value(info.dot(env["VARIANT"], edges)), action(_write_dot, None))
-        env.Alias("graph", env.Command(f"{build}/graph.svg", dot, action(_write_svg, None)))
+        dot = env.Command(f"{build}/graph.dot", env.Value(info.dot(env["VARIANT"], edges)), action(_write_dot))
+        env.Alias("graph", env.Command(f"{build}/graph.svg", dot, action(_write_svg)))
     if "legal-info" in requested:
         archives = [env.File(c.archive) for c in variant.components.values() if c.archive]
         legal = env.Command(
             f"{build}/legal-info/manifest.csv",
-            [env.Value(variant.manifest_csv()), *archives, *env["RV_INFO"].inputs[env["VARIANT"]]],
-            action(_write_legal_info, None),
+            [env.Value(variant.manifest_csv()), *archives, *_VARIANTS.inputs[env["VARIANT"]]],
+            action(_write_legal_info),
         )
         env.Alias("legal-info", legal)
-    env.AlwaysBuild(env.Alias(f"build-time-{env['VARIANT']}", [], action(_draw_build_time, None)))
+    env.AlwaysBuild(env.Alias(f"build-time-{env['VARIANT']}", [], action(_draw_build_time)))
     env.Alias("build-time", f"build-time-{env['VARIANT']}")
 
 
 class _Variants(dict):
-    """info.Variant by build name, made on first use; shared by every clone of the environment
-    (SCons copies plain dicts and lists when it clones one)."""
+    """info.Variant by build name, made on first use."""
 
     def __init__(self):
         super().__init__()
@@ -125,9 +136,13 @@ class _Variants(dict):
         return self[name]
 
 
+_VARIANTS = _Variants()  # of this scons run
+
+
 def generate(env):
-    env["RV_INFO"] = _Variants()
-    env.AlwaysBuild(env.Alias("info", [], action(_print_info, None)))
+    if getattr(env, "InfoTargets", None):  # loaded already, by a tool that needs it
+        return
+    env.AlwaysBuild(env.Alias("info", [], action(_print_info)))
     env.AddMethod(Describe)
     env.AddMethod(InfoTargets)
     atexit.register(info.append_build_times, lambda variant: env.File(f"#build/{variant}/logs/build-time.log").abspath)

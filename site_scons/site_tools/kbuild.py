@@ -28,9 +28,40 @@ import time
 
 from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, gdb, hosttools, kconfig, lock, modules, toolchain
+from rvbuild import options as checked
+from rvbuild.commands import BOOL, Command, Option
 from rvbuild.files import copy_if_changed, prepared_objdir, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
+from rvbuild.toolchain import compile_with, host_compiler
 
+COMMANDS = [
+    Command(
+        "linux-menuconfig",
+        "the kernel's menuconfig; what you change is kept in components/linux/menuconfig-<variant>.config",
+        one_variant=True,
+        terminal=True,
+    ),
+    Command("linux-savedefconfig", "print the kernel's minimal config", one_variant=True),
+    Command(
+        "update-kernel-lock",
+        "pin the kernel package apt offers now (components/linux/linux-<version>.lock)",
+        reads_components=False,
+    ),
+]
+OPTIONS = [
+    Option(
+        "kernel",
+        "Linux version instead of the variant's (a components/linux/linux-<version>.lock)",
+        check=checked.kernel,
+    ),
+    Option(
+        "debug",
+        "kernel with debug info and gdb scripts, for `scons debug`; it and its firmware build in "
+        "build/<variant>-debug, the rest is shared with build/<variant>",
+        False,
+        kind=BOOL,
+    ),
+]
 KERNEL_TOOLS = ["make", "gcc", "flex", "bison", "bc", "perl", *RUN_TOOLS]
 
 
@@ -44,8 +75,8 @@ def _make_variables(env, tree, obj, ccache=True, module=None):
         "ARCH": env["KERNEL_ARCH"],
         "CROSS_COMPILE": cross,
         # Only the compiler behind ccache: the nm, ar and objcopy Kbuild runs per object gain nothing.
-        "CC": env.CompileWith(f"{cross}gcc") if ccache else f"{cross}gcc",
-        "HOSTCC": env["HOST_CC"] if ccache else "gcc",
+        "CC": compile_with(env, f"{cross}gcc") if ccache else f"{cross}gcc",
+        "HOSTCC": host_compiler(env) if ccache else "gcc",
         "KCFLAGS": " ".join(f"-fmacro-prefix-map={path}/=" for path in prefix_maps),
         # Identical inputs give an identical Image, so nothing downstream rebuilds for nothing.
         "KBUILD_BUILD_TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(BUILD_EPOCH)),
@@ -55,53 +86,61 @@ def _make_variables(env, tree, obj, ccache=True, module=None):
     }
 
 
-def _make(env, obj, *goals, ccache=True, module=None, tree=None):
-    """The kernel's make for `goals`, out of tree in `obj`, with the build's make variables (and
-    M=`module` for an out-of-tree module)."""
-    tree = tree or env["RV_TREE"].path
+def _make(env, tree, obj, *goals, ccache=True, module=None):
+    """The kernel's make for `goals` in `tree`, out of tree in `obj`, with the build's make
+    variables (and M=`module` for an out-of-tree module)."""
     variables = [f"{name}={value}" for name, value in _make_variables(env, tree, obj, ccache, module).items()]
     # Not a setting (_make_variables): nm reads objects, it does not change them.
     variables.append(f"NM={toolchain.nm_without_plugin_search(env['KERNEL_CROSS'])}")
     return ["make", "-C", tree, f"O={obj}", *variables, *([f"M={module}"] if module else []), *goals]
 
 
-def _modules_install(env, obj, staging, **module):
+def _modules_install(env, tree, obj, staging, **module):
     """make modules_install into `staging` (emptied first), stripped; depmod runs on the image."""
     if os.path.exists(staging):
         shutil.rmtree(staging)
     install = [f"INSTALL_MOD_PATH={staging}", "INSTALL_MOD_STRIP=1", "DEPMOD=true"]
     if module:
         install.append(f"INSTALL_MOD_DIR={modules.EXTRA}")
-    return _make(env, obj, "modules_install", *install, **module)
+    return _make(env, tree, obj, "modules_install", *install, **module)
 
 
-def _ccache_environment(env):
-    # Debug info names the directory a file was compiled in, where gdb looks for its source: a
-    # debug kernel's compiles hash their directory (all else shares the cache across checkouts).
-    return {"CCACHE_NOHASHDIR": None} if env.get("RV_DEBUG") else {}
+@dataclasses.dataclass(frozen=True)
+class Kernel:
+    """What the kernel's steps are given: its tree, log, config fragments, and whether it is built
+    for debugging (debug=1)."""
+
+    tree: object
+    log: str
+    fragments: list
+    debug: bool
+    kept: str  # the fragment `scons linux-menuconfig` keeps
+
+    def ccache_environment(self):
+        # Debug info names the directory a file was compiled in, where gdb looks for its source: a
+        # debug kernel's compiles hash their directory (all else shares the cache across checkouts).
+        return {"CCACHE_NOHASHDIR": None} if self.debug else {}
+
+    def prepared(self, directory):
+        """`directory` (obj/, kconfig/), emptied first if it was built from another tree: Kbuild
+        tracks its command lines, not which tree its sources came from."""
+        return prepared_objdir(directory, f"tree {self.tree.content()}\n")
 
 
 def _objdir(target):
     return os.path.join(target[0].dir.abspath, "obj")
 
 
-def _prepared(env, directory):
-    """`directory` (obj/, kconfig/), emptied first if it was built from another tree: Kbuild tracks
-    its command lines, not which tree its sources came from."""
-    return prepared_objdir(directory, f"tree {env['RV_TREE'].content()}\n")
-
-
-def _merge_config(target, source, env):
+def _merge_config(target, source, env, kernel):
     """allnoconfig with the fragments' values (later fragments winning), in kconfig/. As the kernel's
     merge_config.sh -n does, minus its shell loops, and with our make variables (HOSTCC through
     ccache), which it would not pass to its make."""
-    tree = env["RV_TREE"].path
-    scratch = _prepared(env, os.path.join(target[0].dir.abspath, "kconfig"))
-    fragments = env["RV_FRAGMENTS"]
-    wanted = kconfig.requested(fragments)
+    tree = kernel.tree.path
+    scratch = kernel.prepared(os.path.join(target[0].dir.abspath, "kconfig"))
+    wanted = kconfig.requested(kernel.fragments)
     allconfig = os.path.join(scratch, "fragments.config")
     write_if_changed(allconfig, "".join(kconfig.line(name, value) + "\n" for name, value in wanted.items()))
-    run_logged([_make(env, scratch, f"KCONFIG_ALLCONFIG={allconfig}", "allnoconfig")], env["RV_LOG"])
+    run_logged([_make(env, tree, scratch, f"KCONFIG_ALLCONFIG={allconfig}", "allnoconfig")], kernel.log)
     merged = os.path.join(scratch, ".config")
     misses = kconfig.not_stuck(wanted, kconfig.read(merged))
     if misses:
@@ -120,14 +159,14 @@ def _release(obj):
         return f.read().strip()
 
 
-def _build_kernel(target, source, env):
-    obj = _prepared(env, _objdir(target))
+def _build_kernel(target, source, env, kernel):
+    obj, tree = kernel.prepared(_objdir(target)), kernel.tree.path
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
     staging = os.path.join(target[0].dir.abspath, "modules-install")
     run_logged(
-        [_make(env, obj, "Image", "modules"), _modules_install(env, obj, staging)],
-        env["RV_LOG"],
-        extra_env=_ccache_environment(env),
+        [_make(env, tree, obj, "Image", "modules"), _modules_install(env, tree, obj, staging)],
+        kernel.log,
+        extra_env=kernel.ccache_environment(),
     )
     image, vmlinux, archive, release_file = target
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], [image, vmlinux], strict=True):
@@ -141,30 +180,31 @@ def _kconfig_scratch(source):
     return os.path.join(source[0].dir.abspath, "menuconfig")
 
 
-def _menuconfig(target, source, env):
+def _menuconfig(target, source, env, kernel):
     scratch = _kconfig_scratch(source)
-    command = _make(env, scratch, "menuconfig", ccache=False)
+    command = _make(env, kernel.tree.path, scratch, "menuconfig", ccache=False)
     header = f"Kept by `scons linux-menuconfig` for {env['VARIANT']}"
-    print(kconfig.configure_interactively(command, source[0].abspath, scratch, env["RV_MENUCONFIG_FRAGMENT"], header))
+    print(kconfig.configure_interactively(command, source[0].abspath, scratch, kernel.kept, header))
 
 
-def _savedefconfig(target, source, env):
+def _savedefconfig(target, source, env, kernel):
     scratch = _kconfig_scratch(source)
     os.makedirs(scratch, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(scratch, ".config"))
-    run_logged([_make(env, scratch, "savedefconfig", ccache=False)], env["RV_LOG"])
+    run_logged([_make(env, kernel.tree.path, scratch, "savedefconfig", ccache=False)], kernel.log)
     with open(os.path.join(scratch, "defconfig")) as f:
         print(f"{f.read()}(the minimal config, against the kernel's defaults: {scratch}/defconfig)")
 
 
-def _build_gdb_scripts(target, source, env):
-    run_logged([_make(env, _objdir(target), "scripts_gdb")], env["RV_LOG"], extra_env=_ccache_environment(env))
+def _build_gdb_scripts(target, source, env, kernel):
+    make = _make(env, kernel.tree.path, _objdir(target), "scripts_gdb")
+    run_logged([make], kernel.log, extra_env=kernel.ccache_environment())
     write_if_changed(target[0].abspath, gdb.SCRIPTS_LOADER)
 
 
 def LinuxKernel(env, tree, fragments, debug=False):
     hosttools.require(*KERNEL_TOOLS, env["KERNEL_CROSS"] + "gcc")
-    if env["CCACHE"]:
+    if env["ccache"]:
         hosttools.require("ccache")
     kept = kconfig.kept_fragment(env.Dir(".").srcnode().abspath, env["VARIANT"])
     if os.path.exists(kept):
@@ -176,23 +216,21 @@ def LinuxKernel(env, tree, fragments, debug=False):
         f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}"
     )
     log = env.File("$LOG_DIR/linux.log").abspath
-    overrides = dict(RV_TREE=tree, RV_LOG=log, RV_FRAGMENTS=[f.abspath for f in fragments], RV_DEBUG=debug)
+    given = Kernel(tree, log, [f.abspath for f in fragments], debug, kept)
     config = env.Command(
-        "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, label(env, "KCONFIG")), **overrides
+        "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, label(env, "KCONFIG"), kernel=given)
     )
     env.Precious(config)
     kernel = env.Command(
         ["Image", "vmlinux", "modules.tar", "kernel.release"],
         config + tree.nodes + [compiler],
-        action(_build_kernel, label(env, "LINUX")),
-        **overrides,
+        action(_build_kernel, label(env, "LINUX"), kernel=given),
     )
     env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig"), env.Dir("modules-install")])
     if debug:  # its debug info names this checkout's directories, and its gdb scripts need obj/
         env.NoCache(config, kernel)
-    configure = env.Clone(RV_MENUCONFIG_FRAGMENT=kept, **overrides)
-    configure.AlwaysBuild(configure.Alias("linux-menuconfig", config, action(_menuconfig, None)))
-    configure.AlwaysBuild(configure.Alias("linux-savedefconfig", config, action(_savedefconfig, None)))
+    env.AlwaysBuild(env.Alias("linux-menuconfig", config, action(_menuconfig, kernel=given)))
+    env.AlwaysBuild(env.Alias("linux-savedefconfig", config, action(_savedefconfig, kernel=given)))
     image, vmlinux, archive, release = kernel
     built = dict(
         Image=image,
@@ -207,8 +245,7 @@ def LinuxKernel(env, tree, fragments, debug=False):
     scripts = env.Command(
         "vmlinux-gdb.py",
         config + tree.nodes + [compiler, env.Value(gdb.SCRIPTS_LOADER)],
-        action(_build_gdb_scripts, label(env, "GDB")),
-        **overrides,
+        action(_build_gdb_scripts, label(env, "GDB"), kernel=given),
     )
     env.Requires(scripts, kernel)  # one make at a time in obj/
     env.NoCache(scripts)
@@ -225,26 +262,25 @@ class KernelBuild:
     nodes: list
 
 
-def _build_module(target, source, env):
-    kernel, name = env["RV_KERNEL"], env["RV_MODULE"]
+def _build_module(target, source, env, kernel, name, directory, files, log):
     copy = os.path.join(target[0].dir.abspath, "src")
     os.makedirs(copy, exist_ok=True)
-    wanted = {os.path.relpath(path, env["RV_MODULE_DIR"]): path for path in env["RV_MODULE_FILES"]}
+    wanted = {os.path.relpath(path, directory): path for path in files}
     for relative, path in wanted.items():
         copy_if_changed(path, os.path.join(copy, relative))
     staging = os.path.join(target[0].dir.abspath, "install")
     tree = kernel.tree.path
     run_logged(
         [
-            _make(env, kernel.obj, "modules", module=copy, tree=tree),
-            _modules_install(env, kernel.obj, staging, module=copy, tree=tree),
+            _make(env, tree, kernel.obj, "modules", module=copy),
+            _modules_install(env, tree, kernel.obj, staging, module=copy),
         ],
-        env["RV_LOG"],
+        log,
     )
     release = _release(kernel.obj)
     built = os.path.join(staging, "lib/modules", release, modules.EXTRA, f"{name}.ko")
     if not os.path.exists(built):
-        raise BuildError(f"{env['RV_MODULE_DIR']}/Kbuild built no {name}.ko: name it with `obj-m := {name}.o`")
+        raise BuildError(f"{directory}/Kbuild built no {name}.ko: name it with `obj-m := {name}.o`")
     copy_if_changed(built, target[0].abspath)
 
 
@@ -265,19 +301,22 @@ def KernelModule(env, target, directory, kernel):
     module = env.Command(
         target,
         [env.File(path) for path in files] + build.nodes,
-        action(_build_module, label(env, "MODULE")),
-        RV_KERNEL=build,
-        RV_MODULE=name,
-        RV_MODULE_DIR=directory.abspath,
-        RV_MODULE_FILES=files,
-        RV_LOG=env.File(f"$LOG_DIR/module-{name}.log").abspath,
+        action(
+            _build_module,
+            label(env, "MODULE"),
+            kernel=build,
+            name=name,
+            directory=directory.abspath,
+            files=files,
+            log=env.File(f"$LOG_DIR/module-{name}.log").abspath,
+        ),
     )[0]
     env.Clean(module, [module.dir.Dir("src"), module.dir.Dir("install")])
     return module
 
 
 def _update_kernel_lock(target, source, env):
-    version = env["KERNEL_VERSION"]
+    version = env["kernel"]
     path = env.File(f"#components/linux/linux-{version}.lock").abspath
     pinned = lock.refresh(
         path,
@@ -289,11 +328,12 @@ def _update_kernel_lock(target, source, env):
 
 def KernelLockTarget(env):
     """`scons update-kernel-lock`: pin the kernel package apt offers now, for review."""
-    env.AlwaysBuild(env.Alias("update-kernel-lock", [], action(_update_kernel_lock, None)))
+    env.AlwaysBuild(env.Alias("update-kernel-lock", [], action(_update_kernel_lock)))
 
 
 def generate(env):
-    env.SetDefault(KERNEL_ARCH="riscv", CCACHE=True)
+    env.Tool("info")  # env.Describe
+    env.SetDefault(KERNEL_ARCH="riscv")
     env.AddMethod(LinuxKernel)
     env.AddMethod(KernelModule)
     env.AddMethod(KernelLockTarget)

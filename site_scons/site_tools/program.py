@@ -20,6 +20,7 @@ import runpy
 from build_action import label
 from rvbuild import BuildError, hosttools
 from rvbuild.rootfs import ImageFile
+from rvbuild.toolchain import compile_with, toolchain_files, userspace_toolchain
 
 C_SUFFIXES = (".c",)
 CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
@@ -48,15 +49,15 @@ def UserProgram(env, directory, build_dir):
     name = os.path.basename(directory)
     settings = _settings(source_dir.abspath, name)
     env.Describe(settings["version"] or "-", settings["license"], own_dir=source_dir)
-    tc = env.UserspaceToolchain()
+    tc = userspace_toolchain(env)
     cxx = any(source.endswith(CXX_SUFFIXES) for source in settings["sources"])
     if cxx and not tc.clang:
         hosttools.require(tc.tool("g++"))
     flags = ["-O2", "-Wall", *tc.cflags.split(), *settings["cflags"]]
     cross = env.Clone(
         tools=["cc", "cxx", "link"],  # not gcc and g++: they would run the compilers to ask their version
-        CC=env.CompileWith(tc.tool("gcc"), tc.clang),
-        CXX=env.CompileWith(tc.tool("g++"), tc.clang),
+        CC=compile_with(env, tc.tool("gcc"), tc.clang),
+        CXX=compile_with(env, tc.tool("g++"), tc.clang),
         LINK=tc.tool("g++" if cxx else "gcc"),
         CFLAGS=flags,
         CXXFLAGS=flags,
@@ -68,7 +69,7 @@ def UserProgram(env, directory, build_dir):
     env.VariantDir(build_dir, source_dir, duplicate=False)
     objects = cross.Object([f"#{build_dir}/{source}" for source in settings["sources"]])
     # SCons signs the command line, not the compiler binary: add the compiler's version.
-    cross.Depends(objects, [env.Value(tc.identity()), *env.ToolchainFiles(tc, cxx)])
+    cross.Depends(objects, [env.Value(tc.identity()), *toolchain_files(env, tc, cxx)])
     program = cross.Program(f"#{build_dir}/{name}", objects)
     installed = [ImageFile(program[0], settings["install"])]
     for file, path in settings["files"].items():
@@ -80,6 +81,7 @@ def UserProgram(env, directory, build_dir):
 
 
 def generate(env):
+    env.Tool("info")  # env.Describe
     env.AddMethod(UserProgram)
 
 

@@ -16,19 +16,33 @@ import os
 import subprocess
 
 from build_action import action, label
-from rvbuild import BuildError, hosttools, qemu, rootfs, sharing
-from rvbuild.options import size_in_bytes
+from rvbuild import BuildError, hosttools, qemu, rootfs, sharing, variants
+from rvbuild import options as checked
+from rvbuild.commands import Option
 from rvbuild.run import RUN_TOOLS, output
 
+OPTIONS = [
+    Option(
+        "rootfs_size",
+        "size of the ext4 root filesystem image (32M, 1G); by default sized for what it holds plus rootfs_headroom",
+        check=checked.rootfs_size,
+    ),
+    Option(
+        "rootfs_headroom",
+        "free space the guest gets in an image sized for what it holds",
+        "16M",
+        check=checked.rootfs_headroom,
+    ),
+]
 
-def _rootfs(target, source, env):
-    spec = env["RV_ROOTFS"]
+
+def _rootfs(target, source, env, spec):
     root = os.path.join(target[0].dir.abspath, "rootfs")
     permissions = {}
     for table in spec["permissions"]:
         permissions.update(rootfs.read_permissions(table))
     rootfs.stage(root, spec["overlays"], spec["items"], spec["dirs"], spec["symlinks"], permissions)
-    rootfs.make_ext4(root, target[0].abspath, spec["size"], size_in_bytes(spec["headroom"]))
+    rootfs.make_ext4(root, target[0].abspath, spec["size"], checked.size_in_bytes(spec["headroom"]))
 
 
 def _path(value):
@@ -77,15 +91,14 @@ def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, *, size
     return env.Command(
         target,
         nodes + overlay_files + tables + [layout, assembly],
-        action(_rootfs, label(env, "ROOTFS")),
-        RV_ROOTFS=spec,
+        action(_rootfs, label(env, "ROOTFS"), spec=spec),
     )
 
 
 def ProjectOverlays(env):
     top = env.Dir("#overlays")
     names = sorted(os.listdir(top.abspath)) if os.path.isdir(top.abspath) else []
-    known = ["common", *env["VARIANT_NAMES"]]
+    known = ["common", *variants.names(env.Dir("#variants").abspath)]
     for name in names:
         if os.path.isdir(os.path.join(top.abspath, name)) and name not in known:
             raise BuildError(f"overlays/{name} is for no variant; name it common or one of: {', '.join(known[1:])}")
@@ -107,6 +120,7 @@ def SshKeyPair(env, target):
     pair = env.Command([target, target + ".pub"], [], action(_keygen, label(env, "SSHKEY")))
     env.NoClean(pair)
     env.Precious(pair)
+    env.NoCache(pair)  # keys are this checkout's own, never shared through cache_dir=
     return pair
 
 
@@ -148,6 +162,7 @@ def SshHostKey(env, target):
     known_hosts = env.Command(
         f"{directory}/known_hosts", [private, env.Value(qemu.HOST_KEY_ALIAS)], action(_known_hosts, show)
     )
+    env.NoCache(dropbear, known_hosts)
     return dict(dropbear=dropbear[0], known_hosts=known_hosts[0])
 
 

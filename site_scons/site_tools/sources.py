@@ -1,30 +1,50 @@
 """SCons tool: pinned sources, fetched into the shared cache and unpacked once for all variants.
 
-env.FetchSource(source) -> the file in the cache ($DL_DIR): an archive, verified by its sha256,
+env.FetchSource(source) -> the file in the download cache (dl=): an archive, verified by its sha256,
 or for a git source, the pinned commit's tree as a tar made from a bare clone kept beside it.
 Each is part of the `fetch` alias: `scons fetch` downloads everything the build needs, and
 builds nothing, so that the build can then run offline.
 
 env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>, with
 every *.patch of the component's directory applied in name order, made of hard links to
-the same tree kept once in $DL_DIR/unpacked/ (rvbuild.unpack),
+the same tree kept once in the cache's unpacked/ (rvbuild.unpack),
 and the nodes other builders depend on: its anchor file and a Value naming exactly
 what was unpacked (sha256 or commit, subdir, patches). A tree edited since it was unpacked
 stops the build, naming what was edited and how to build it: as <component>_src=.
 
 A user working on a component points it at their own tree with <component>_src=DIR
-(env["LOCAL_SRC"]): then the nodes are one Value holding the tree's fingerprint,
+then the nodes are one Value holding the tree's fingerprint,
 so an edit there reruns the component's make, and nothing is hashed file by file.
 """
 
 import os
+import sys
 from dataclasses import dataclass
 
 from build_action import action, label
 from rvbuild import BuildError, fetch, hosttools, sharing, unpack
+from rvbuild.commands import BOOL, DIR, PATH, Command, Option
+from rvbuild.explain import SUMMARY
 from rvbuild.fingerprint import fingerprint
 
+COMMANDS = [
+    Command(
+        "fetch",
+        "download and verify every source the variant(s) need, build nothing (a build afterwards needs no network)",
+    )
+]
+OPTIONS = [
+    Option("dl", "download cache, shared by all variants", "dl", kind=PATH),
+    Option("progress", "show progress bars for downloads and unpacking", sys.stderr.isatty(), kind=BOOL),
+    Option(
+        "<component>_src",
+        "build <component> (the kernel, a firmware or a package) from this source tree of yours instead",
+        kind=DIR,
+        each=("kernel", "firmware", "package"),
+    ),
+]
 _trees = {}
+_loaded_into = _cache_env = None  # the environment this tool was loaded into; its clone
 
 
 @dataclass
@@ -38,22 +58,22 @@ class Tree:
         return self.unpack["key"] if self.unpack else ""
 
 
-def _fetch(target, source, env):
-    fetch.fetch(env["RV_SOURCE"], target[0].dir.abspath, progress=env["PROGRESS"])
+def _fetch(target, source, env, pinned):
+    fetch.fetch(pinned, target[0].dir.abspath, progress=env["progress"])
 
 
-def _fetch_git(target, source, env):
+def _fetch_git(target, source, env, pinned):
     hosttools.require("git")
-    fetch.fetch_git_archive(env["RV_SOURCE"], target[0].dir.abspath)
+    fetch.fetch_git_archive(pinned, target[0].dir.abspath)
 
 
-def _unpack(target, source, env):
-    if env["RV_SHA256"]:
-        fetch.verify(source[0].abspath, env["RV_SHA256"])  # the cached file may have changed since
+def _unpack(target, source, env, sha256, how, local_option):
+    if sha256:
+        fetch.verify(source[0].abspath, sha256)  # the cached file may have changed since
     try:
-        unpack.unpack(source[0].abspath, target[0].dir.abspath, progress=env["PROGRESS"], **env["RV_UNPACK"])
+        unpack.unpack(source[0].abspath, target[0].dir.abspath, progress=env["progress"], **how)
     except unpack.TreeEdited as edited:
-        raise BuildError(_edited_tree(edited, env["RV_LOCAL_OPTION"])) from None
+        raise BuildError(_edited_tree(edited, local_option)) from None
 
 
 def _edited_tree(edited, local_option):
@@ -69,17 +89,27 @@ def _edited_tree(edited, local_option):
     )
 
 
+def _cache_environment():
+    """The environment of the download cache's files and the unpacked trees: they are written once,
+    by rename, so their timestamp is a safe and cheap signature. A clone of the environment this
+    tool was loaded into, with all its tools (not a component's: no cache_dir= for downloads)."""
+    global _cache_env
+    if _cache_env is None:
+        _cache_env = _loaded_into.Clone()
+        _cache_env.Decider(SUMMARY.decider(lambda dependency, *args: dependency.changed_timestamp_then_content(*args)))
+    return _cache_env
+
+
 def FetchSource(env, source):
     """The cached file of `source` (a Source or a GitSource), fetched and verified when missing."""
-    archive = env.File(os.path.join(env.subst("$DL_DIR"), source.filename))
+    archive = env.File(os.path.join(env.Dir(env["dl"]).abspath, source.filename))
     if not archive.has_builder():
+        cache_env = _cache_environment()
         if isinstance(source, fetch.GitSource):
-            pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, label(env["RV_CACHE_ENV"], "GIT"))
+            pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, label(cache_env, "GIT"), pinned=source)
         else:
-            pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, label(env["RV_CACHE_ENV"], "FETCH"))
-        env["RV_CACHE_ENV"].Command(
-            archive, env.Value(f"{source.filename} {pinned}"), fetch_action, RV_SOURCE=source, PROGRESS=env["PROGRESS"]
-        )
+            pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, label(cache_env, "FETCH"), pinned=source)
+        cache_env.Command(archive, env.Value(f"{source.filename} {pinned}"), fetch_action)
         env.Precious(archive)
         env.NoClean(archive)
         env.Alias("fetch", archive)
@@ -99,7 +129,7 @@ def _patches(env):
 
 def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     """`source` is a Source (an archive: `subdir` of it, `inner` tarball of a .deb) or a GitSource."""
-    local = env.get("LOCAL_SRC", {}).get(env.get("COMPONENT"))
+    local = env.get(f"{env.get('COMPONENT')}_src")
     if local:
         return LocalTree(env, local)
     tree_dir = env.Dir("$SRC_DIR").Dir(name)
@@ -122,20 +152,23 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         subdir=subdir,
         inner=inner,
         patches=[patch.abspath for patch in patches],
-        store=env.Dir("$DL_DIR").Dir("unpacked").abspath,
+        store=env.Dir(env["dl"]).Dir("unpacked").abspath,
         key=identity.value,
     )
     # An edited tree reruns the unpack, which stops the build and says what was edited. The search
     # runs while scons reads on, and is read when scons first needs the Value.
     edits = env.Value(unpack.EditSearch(tree_dir.abspath), name=f"edits of {name}")
-    env["RV_CACHE_ENV"].Command(
+    cache_env = _cache_environment()
+    cache_env.Command(
         [anchor_node, record_node],
         [FetchSource(env, source), identity, env.Value(unpack.STORE_LAYOUT), edits] + patches,
-        action(_unpack, label(env["RV_CACHE_ENV"], "UNPACK", "$TARGET.dir")),
-        RV_UNPACK=unpacked,
-        RV_SHA256=sha256,
-        RV_LOCAL_OPTION=f"{env['COMPONENT']}_src",
-        PROGRESS=env["PROGRESS"],
+        action(
+            _unpack,
+            label(cache_env, "UNPACK", "$TARGET.dir"),
+            sha256=sha256,
+            how=unpacked,
+            local_option=f"{env['COMPONENT']}_src",
+        ),
     )
     env.NoClean(anchor_node, record_node)
     env.Precious(anchor_node, record_node)  # the unpack looks at the tree before it replaces it
@@ -144,11 +177,11 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
 
 
 def generate(env):
-    env.SetDefault(DL_DIR="#dl", SRC_DIR="#build/src", PROGRESS=True)
+    global _loaded_into
+    _loaded_into = env
+    env["dl"] = env.Dir(env["dl"]).abspath  # read in the components' SConscripts, from their own folders
+    env.SetDefault(SRC_DIR="#build/src")
     env.Alias("fetch", [])  # even when every component is a tree of the user's own
-    # Cached files are written once, by rename: their timestamp is a safe and cheap signature.
-    env["RV_CACHE_ENV"] = env.Clone()
-    env["RV_CACHE_ENV"].Decider("content-timestamp")
     env.AddMethod(FetchSource)
     env.AddMethod(SourceTree)
     env.AddMethod(LocalTree)

@@ -1,19 +1,19 @@
 """SCons tool: every action, as it starts, is noted with the reason it runs; the build ends
 with one line saying what was rebuilt and why (explain=1: the reason under every step).
 
-Load it after `sources`: it wraps the deciders of both environments. It also decides which stored
-hashes SCons may reuse (max_drift, times below a second)."""
+It also decides which stored hashes SCons may reuse (max_drift, times below a second)."""
 
 import atexit
-import subprocess
 import sys
 
 import SCons.Node.FS
 import SCons.Script
 
-from build_action import action
-from rvbuild import ccache_stats, diskspace, hosttools
-from rvbuild.explain import Summary
+from rvbuild import diskspace
+from rvbuild.commands import BOOL, Option
+from rvbuild.explain import SUMMARY
+
+OPTIONS = [Option("explain", "say in full why each target is rebuilt", False, kind=BOOL)]
 
 _hashed_this_run = set()
 
@@ -29,10 +29,6 @@ def _changed_content(dependency, target, prev_ni, repo_node):
             _hashed_this_run.add(dependency)
         return getattr(prev_ni, "csig", None) != dependency.get_ninfo().csig
     return dependency.changed_content(target, prev_ni, repo_node)
-
-
-def _changed_timestamp_then_content(dependency, target, prev_ni, repo_node):
-    return dependency.changed_timestamp_then_content(target, prev_ni, repo_node)
 
 
 def _dependencies_added_and_removed(node):
@@ -53,7 +49,7 @@ def _dependencies_added_and_removed(node):
 
 
 def generate(env):
-    summary = env["RV_SUMMARY"] = Summary()
+    summary = SUMMARY
 
     def print_and_record(line, target, source, env):
         before = getattr(target[0].get_stored_info().binfo, "bactsig", None)
@@ -71,8 +67,6 @@ def generate(env):
     # the second it was written does not keep the old file's hash.
     SCons.Node.FS.Base.getmtime = lambda node: node.stat() and node.stat().st_mtime
     env.Decider(summary.decider(_changed_content))
-    env["RV_CACHE_ENV"].Decider(summary.decider(_changed_timestamp_then_content))
-    env.AlwaysBuild(env.Alias("ccache-stats", [], action(_show_ccache_stats, None)))
     if not SCons.Script.GetOption("help") and not SCons.Script.GetOption("clean"):
         atexit.register(_print_closing_line, summary)
 
@@ -86,13 +80,8 @@ def _print_closing_line(summary):
         full = diskspace.full_disk_message([f.node.abspath for f in failures if hasattr(f.node, "abspath")])
         if full:
             print(f"rvbuild: {full}", flush=True)
-        if summary.ccache_stats_log and (ccache_line := ccache_stats.line(summary.ccache_stats_log)):
-            print(ccache_line, flush=True)
-
-
-def _show_ccache_stats(target, source, env):
-    hosttools.require("ccache")
-    return subprocess.call(["ccache", "--show-log-stats"])
+        for more in filter(None, (closing() for closing in summary.closing_lines)):
+            print(more, flush=True)
 
 
 def exists(env):

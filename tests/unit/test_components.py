@@ -64,3 +64,54 @@ def test_unknown_package_or_firmware_names_what_there_is(tmp_path):
         components.packages(found, ["stracee"])
     with pytest.raises(BuildError, match=r"needs firmware 'uboot' in components/; it has: opensbi"):
         components.one(found, "firmware", "uboot")
+
+
+def wired(tmp_path, files, start="rootfs"):
+    found = components.discover(make(tmp_path, {**PROJECT, **files}))
+    parts = components.for_image(found, "opensbi")
+    built = {}
+
+    def build(component, chain=()):
+        if component.name not in built:
+            built[component.name] = (component.name, components.wire(component, parts, build, chain))
+        return built[component.name]
+
+    return build(found[start])
+
+
+def test_a_component_gets_what_it_depends_on_by_name_or_role(tmp_path):
+    files = {
+        "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["kernel", "packages", "modules"]\n',
+        "components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = ["linux"]\n',
+    }
+    name, depends = wired(tmp_path, files)
+    assert depends["kernel"] == ("linux", {})
+    assert depends["packages"] == [("busybox", {"linux": ("linux", {})})]
+    assert depends["modules"] == [("rvhello", {"kernel": ("linux", {})})]
+
+
+@pytest.mark.parametrize(
+    "files, error",
+    [
+        (
+            {
+                "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["busybox"]\n',
+                "components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = ["zlib"]\n',
+                "components/zlib/SConscript": 'ROLE = "package"\nDEFAULT = False\nDEPENDS = ["busybox"]\n',
+            },
+            r"rootfs -> busybox: components/busybox depends on 'zlib', which is not in this image",
+        ),
+        (
+            {
+                "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["busybox"]\n',
+                "components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = ["strace"]\n',
+                "components/strace/SConscript": 'ROLE = "package"\nDEPENDS = ["busybox"]\n',
+            },
+            r"in a circle: rootfs -> busybox -> strace -> busybox",
+        ),
+        ({"components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = "zlib"\n'}, r"DEPENDS must be a list"),
+    ],
+)
+def test_a_dependency_that_cannot_be_met_names_the_chain(tmp_path, files, error):
+    with pytest.raises(BuildError, match=error):
+        wired(tmp_path, files)

@@ -55,10 +55,3 @@ def test_kernel_is_empty_or_a_version():
     for value in ("abc", "6", "6.1.2", "../6.1", "v6.1"):
         with pytest.raises(BuildError, match=rf"^kernel={value} is not a Linux version like 6\.1 or 6\.12"):
             options.kernel(value)
-
-
-def test_validator_calls_the_check_with_the_value():
-    validate = options.validator(options.memory)
-    validate("memory", "1G", env=None)
-    with pytest.raises(BuildError, match="memory=lots"):
-        validate("memory", "lots", env=None)
