@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from rvbuild import BUILD_EPOCH, BuildError, interrupt, jobserver
+from rvbuild import BUILD_EPOCH, BuildError, interrupt, jobserver, progress
 
 TOOK = "# took "
 POLL_SECONDS = 0.2
@@ -105,7 +105,7 @@ def run_logged(commands, log, cwd=None, extra_env=None):
     os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
     env = dict(os.environ, LC_ALL="C", SOURCE_DATE_EPOCH=str(BUILD_EPOCH), **(extra_env or {}))
     env = {name: value for name, value in env.items() if value is not None}
-    with open(log, "a") as out:
+    with open(log, "a") as out, progress.tracked(log, commands[0][-1]):
         for command in commands:
             out.write(f"\n$ {logged_line(command, cwd, extra_env)}\n")
             out.flush()

@@ -18,12 +18,11 @@ so an edit there reruns the component's make, and nothing is hashed file by file
 """
 
 import os
-import sys
 from dataclasses import dataclass
 
 from build_action import action, label
 from rvbuild import BuildError, fetch, hosttools, sharing, unpack
-from rvbuild.commands import BOOL, DIR, PATH, Command, Option
+from rvbuild.commands import DIR, PATH, Command, Option
 from rvbuild.explain import SUMMARY
 from rvbuild.fingerprint import fingerprint
 
@@ -35,7 +34,6 @@ COMMANDS = [
 ]
 OPTIONS = [
     Option("dl", "download cache, shared by all variants", "dl", kind=PATH),
-    Option("progress", "show progress bars for downloads and unpacking", sys.stderr.isatty(), kind=BOOL),
     Option(
         "<component>_src",
         "build <component> (the kernel, a firmware or a package) from this source tree of yours instead",

@@ -1,5 +1,7 @@
-"""SCons tool: every action, as it starts, is noted with the reason it runs; the build ends
-with one line saying what was rebuilt and why (explain=1: the reason under every step).
+"""SCons tool: what the terminal shows of a build. Every action, as it starts, is noted with the
+reason it runs; on a terminal (progress=1), each running component draws a bar of its compiles
+(rvbuild.progress); the build ends with one line saying what was rebuilt and why (explain=1: the
+reason under every step).
 
 It also decides which stored hashes SCons may reuse (max_drift, times below a second)."""
 
@@ -9,11 +11,20 @@ import sys
 import SCons.Node.FS
 import SCons.Script
 
-from rvbuild import diskspace
+from rvbuild import diskspace, progress
 from rvbuild.commands import BOOL, Option
 from rvbuild.explain import SUMMARY
 
-OPTIONS = [Option("explain", "say in full why each target is rebuilt", False, kind=BOOL)]
+OPTIONS = [
+    Option(
+        "progress",
+        "progress bars: downloads, unpacking, and each component's compiles against its last build's, with the "
+        "time left (default: on a terminal)",
+        sys.stderr.isatty(),
+        kind=BOOL,
+    ),
+    Option("explain", "say in full why each target is rebuilt", False, kind=BOOL),
+]
 
 _hashed_this_run = set()
 
@@ -58,10 +69,10 @@ def generate(env):
         retrieved = line.startswith("Retrieved `")  # SCons' words for a copy from cache_dir=
         why = summary.record(target[0], before is not None, steps_changed, added, removed, retrieved)
         # One write per line: with -j, actions start from several threads.
-        sys.stdout.write(f"{line}\n" + (f"         because {why}\n" if env.get("explain") else ""))
-        sys.stdout.flush()
+        progress.say(line + (f"\n         because {why}" if env.get("explain") else ""))
 
     env["PRINT_CMD_LINE_FUNC"] = print_and_record
+    progress.configure(env["progress"], env.File("#build/.compiles.json").abspath)
     SCons.Script.SetOption("max_drift", 1)  # a file untouched for a second keeps its stored hash...
     # ..."untouched" to the microsecond, not in SCons' whole seconds: a built file replaced within
     # the second it was written does not keep the old file's hash.
