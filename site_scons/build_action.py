@@ -1,6 +1,7 @@
 """SCons actions whose failures read as one clear message, not a traceback (the SCons side of
 rvbuild, which stays importable without SCons)."""
 
+import functools
 import os
 import time
 
@@ -25,23 +26,34 @@ def _failure(error, target):
     return SCons.Errors.BuildError(node=target, errstr=said, exitstatus=2)
 
 
+class _Step:
+    """What an action runs: `function(target, source, env, **arguments)`, timed if it has a label."""
+
+    def __init__(self, function, label, arguments):
+        self.function, self.label, self.arguments = function, label, arguments
+
+    def __call__(self, target, source, env):
+        started = time.time()
+        try:
+            return self.function(target, source, env, **self.arguments)
+        except (BuildError, OSError) as error:
+            raise _failure(error, target[0]) from None
+        finally:
+            if self.label:
+                info.record_step(target[0].path, started, time.time())
+
+
 def action(function, label=None, signature="", **arguments):
     """An Action running `function(target, source, env, **arguments)`, shown as ${label}COMSTR (see
     `label`). `arguments` are the step's own (its tree, its log); its signature is `function`'s code
     and `signature`: what else decides its output, written without the checkout's path. Build steps
     (those with a label) are timed for `scons build-time`."""
-
-    def run(target, source, env):
-        started = time.time()
-        try:
-            return function(target, source, env, **arguments)
-        except (BuildError, OSError) as error:
-            raise _failure(error, target[0]) from None
-        finally:
-            if label:
-                info.record_step(target[0].path, started, time.time())
-
-    step = SCons.Action.Action(run, f"${label}COMSTR" if label else None)
-    # SCons would sign `run`'s code and what its closure holds: the step's code and `signature` instead.
-    step.funccontents = SCons.Action._callable_contents(function) + signature.encode()
+    step = SCons.Action.Action(_Step(function, label, arguments), f"${label}COMSTR" if label else None)
+    # SCons signs a callable by its code alone: the step's is `function` (and `signature`), not _Step's.
+    step.funccontents = _code_signature(function) + signature.encode()
     return step
+
+
+@functools.cache
+def _code_signature(function):
+    return bytes(SCons.Action._callable_contents(function))

@@ -118,7 +118,8 @@ def load(directory):
     names = sorted(entry for entry in os.listdir(directory) if entry.endswith(SUFFIX))
     if not names:
         raise BuildError(
-            f"no *{SUFFIX} files in {directory}; add one (README.md: Guest tests), or name another guest_tests="
+            f"no *{SUFFIX} files in {directory}; add one (docs/architecture.md: tests in the guest), "
+            f"or name another guest_tests="
         )
     return [parse(os.path.join(directory, name)) for name in names]
 

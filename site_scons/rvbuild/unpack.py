@@ -331,6 +331,23 @@ class EditSearch:
         return f"edited: {' '.join(self.found())}" if self.found() else "as unpacked"
 
 
+_searches_started = {}
+
+
+def start_edit_searches(src_dir):
+    """Start looking for edits in every tree of `src_dir` that has a record, at once, so that the
+    searches run while scons reads the components; edit_search(tree) hands each out."""
+    for name in os.listdir(src_dir) if os.path.isdir(src_dir) else []:
+        if name.endswith(".unpacked"):
+            tree = os.path.join(src_dir, name.removesuffix(".unpacked"))
+            _searches_started[tree] = EditSearch(tree)
+
+
+def edit_search(tree):
+    """The search start_edit_searches started for `tree`, or one started now."""
+    return _searches_started.pop(tree, None) or EditSearch(tree)
+
+
 def _drop_if_reached(kept, tree, paths):
     """Drop the kept tree if a file of `tree` changed in `paths` is one of its files (a hard link);
     True if dropped. It is renamed away first, so that no other checkout links it meanwhile."""

@@ -37,3 +37,11 @@ def load(directory, name, debug=False, **overrides):
             build_name += "-" + OVERRIDES[key].format(value)
     kernel_build_name = build_name + "-debug" if debug else build_name
     return dict(settings, name=name, build_name=build_name, kernel_build_name=kernel_build_name)
+
+
+def construction_variables(variant):
+    """A variant (load's settings) as the tools read it from its environment."""
+    names = dict(VARIANT="build_name", VARIANT_NAME="name", KERNEL_BUILD="kernel_build_name", XLEN="xlen")
+    names.update(kernel="kernel", firmware="firmware", KERNEL_CROSS="kernel_cross", QEMU="qemu")
+    names.update(USERSPACE_TOOLCHAIN="userspace_toolchain")
+    return dict({key: variant[name] for key, name in names.items()}, LOG_DIR=f"#build/{variant['build_name']}/logs")

@@ -155,7 +155,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     )
     # An edited tree reruns the unpack, which stops the build and says what was edited. The search
     # runs while scons reads on, and is read when scons first needs the Value.
-    edits = env.Value(unpack.EditSearch(tree_dir.abspath), name=f"edits of {name}")
+    edits = env.Value(unpack.edit_search(tree_dir.abspath), name=f"edits of {name}")
     cache_env = _cache_environment()
     cache_env.Command(
         [anchor_node, record_node],

@@ -79,7 +79,9 @@ def test_a_line_that_is_no_setting_fails_with_file_and_line(tmp_path, text, erro
 
 def test_a_folder_without_tests_fails_saying_what_to_do(tmp_path):
     (tmp_path / "notes.txt").write_text("not a test")
-    with pytest.raises(BuildError, match=r"^no \*\.test files in .*; add one \(README\.md: Guest tests\)"):
+    with pytest.raises(
+        BuildError, match=r"^no \*\.test files in .*; add one \(docs/architecture\.md: tests in the guest\)"
+    ):
         guest_tests.load(str(tmp_path))
 
 
