@@ -67,7 +67,7 @@ def booted(built):
 
 def test_help_lists_run_test_and_their_options():
     helped = scons("-h").stdout
-    for line in ("  run  ", "  test  ", "cmd: the command `scons run` runs", "guest_tests: folder of the guest tests"):
+    for line in ("  run  ", "  test  ", "  cmd=  ", "the command `scons run` runs", "  guest_tests=tests/guest\n"):
         assert line in helped
 
 
