@@ -101,15 +101,35 @@ def one(found, role, name=None):
 
 
 def packages(found, extra=()):
-    """The packages an image holds: every default one, plus `extra` (names)."""
-    available = with_role(found, "package")
-    unknown = [name for name in extra if name not in {c.name for c in available}]
+    """The packages an image holds: every default one, plus `extra` (names), plus the packages
+    those DEPEND on, and so on."""
+    available = {c.name: c for c in with_role(found, "package")}
+    unknown = [name for name in extra if name not in available]
     if unknown:
         raise BuildError(
-            f"unknown package(s) {', '.join(unknown)}; choose from: {', '.join(c.name for c in available)} "
+            f"unknown package(s) {', '.join(unknown)}; choose from: {', '.join(available)} "
             f'(folders in components/ with ROLE = "package")'
         )
-    return [c for c in available if c.default or c.name in extra]
+    chosen = set()
+
+    def choose(package, chain):
+        chain = (*chain, package.name)
+        for entry in package.depends:
+            if entry in chain:
+                raise BuildError(f"packages depend on each other in a circle: {' -> '.join((*chain, entry))}")
+            if entry not in found and entry not in (*DECLARED_ROLES, *PLURAL_ROLES):
+                raise BuildError(
+                    f"{' -> '.join((*chain, entry))}: {package.directory} depends on {entry!r}, which is no "
+                    f"component; name one of: {', '.join(found)}"
+                )
+            if entry in available and entry not in chosen:
+                choose(available[entry], chain)
+        chosen.add(package.name)
+
+    for package in available.values():
+        if package.default or package.name in extra:
+            choose(package, ())
+    return [c for c in available.values() if c.name in chosen]
 
 
 def for_image(found, firmware, extra_packages=()):
@@ -150,6 +170,17 @@ def wire(found, parts, built, chain=()):
                 raise BuildError(
                     f"components depend on each other in a circle: {' -> '.join((*chain, component.name))}"
                 )
-        values = [built(component, chain) for component in named]
-        depends[entry] = values if entry in PLURAL_ROLES else values[0]
+        if entry in PLURAL_ROLES:
+            depends[entry] = [built(component, chain) for component in named]
+            continue
+        try:
+            depends[entry] = built(named[0], chain)
+        except DependencyError:
+            raise
+        except BuildError as error:  # this variant cannot build what `found` needs
+            raise DependencyError(f"{' -> '.join((*chain, named[0].name))}: {error}") from None
     return depends
+
+
+class DependencyError(BuildError):
+    """A component that cannot be built for what depends on it, the chain named."""

@@ -95,19 +95,17 @@ def test_a_component_gets_what_it_depends_on_by_name_or_role(tmp_path):
     [
         (
             {
-                "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["busybox"]\n',
-                "components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = ["zlib"]\n',
-                "components/zlib/SConscript": 'ROLE = "package"\nDEFAULT = False\nDEPENDS = ["busybox"]\n',
+                "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["bbl"]\n',
+                "components/bbl/SConscript": 'ROLE = "firmware"\n',
             },
-            r"rootfs -> busybox: components/busybox depends on 'zlib', which is not in this image",
+            r"^rootfs: components/rootfs depends on 'bbl', which is not in this image$",
         ),
         (
             {
-                "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["busybox"]\n',
-                "components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = ["strace"]\n',
-                "components/strace/SConscript": 'ROLE = "package"\nDEPENDS = ["busybox"]\n',
+                "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["kernel"]\n',
+                "components/linux/SConscript": 'ROLE = "kernel"\nDEPENDS = ["rootfs"]\n',
             },
-            r"in a circle: rootfs -> busybox -> strace -> busybox",
+            r"in a circle: rootfs -> linux -> rootfs$",
         ),
         ({"components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = "zlib"\n'}, r"DEPENDS must be a list"),
     ],
@@ -115,3 +113,61 @@ def test_a_component_gets_what_it_depends_on_by_name_or_role(tmp_path):
 def test_a_dependency_that_cannot_be_met_names_the_chain(tmp_path, files, error):
     with pytest.raises(BuildError, match=error):
         wired(tmp_path, files)
+
+
+LIBRARIES = {
+    "components/zlib/SConscript": 'ROLE = "package"\nDEFAULT = False\n',
+    "components/ncurses/SConscript": 'ROLE = "package"\nDEFAULT = False\n',
+    "components/htop/SConscript": 'ROLE = "package"\nDEFAULT = False\nDEPENDS = ["ncurses"]\n',
+    "components/dropbear/SConscript": 'ROLE = "package"\nDEPENDS = ["zlib"]\n',
+}
+
+
+def test_a_package_brings_what_it_depends_on(tmp_path):
+    found = components.discover(make(tmp_path, {**PROJECT, **LIBRARIES}))
+    assert [c.name for c in components.packages(found)] == ["busybox", "dropbear", "zlib"]
+    assert [c.name for c in components.packages(found, ["htop"])] == [
+        "busybox",
+        "dropbear",
+        "htop",
+        "ncurses",
+        "zlib",
+    ]
+
+
+@pytest.mark.parametrize(
+    "files, error",
+    [
+        (
+            {"components/ncurses/SConscript": 'ROLE = "package"\nDEFAULT = False\nDEPENDS = ["terminfo"]\n'},
+            r"^htop -> ncurses -> terminfo: components/ncurses depends on 'terminfo', which is no component",
+        ),
+        (
+            {"components/ncurses/SConscript": 'ROLE = "package"\nDEFAULT = False\nDEPENDS = ["htop"]\n'},
+            r"^packages depend on each other in a circle: htop -> ncurses -> htop$",
+        ),
+    ],
+)
+def test_a_selection_that_cannot_be_met_names_the_chain(tmp_path, files, error):
+    found = components.discover(make(tmp_path, {**PROJECT, **LIBRARIES, **files}))
+    with pytest.raises(BuildError, match=error):
+        components.packages(found, ["htop"])
+
+
+def test_a_dependency_this_variant_cannot_build_names_the_chain(tmp_path):
+    files = {
+        "components/rootfs/SConscript": 'ROLE = "rootfs"\nDEPENDS = ["packages"]\n',
+        "components/busybox/SConscript": 'ROLE = "package"\nDEPENDS = ["strace"]\n',
+        "components/strace/SConscript": 'ROLE = "package"\nDEPENDS = ["zlib"]\n',
+        "components/zlib/SConscript": 'ROLE = "package"\nDEFAULT = False\n',
+    }
+    found = components.discover(make(tmp_path, {**PROJECT, **files}))
+    parts = components.for_image(found, "opensbi")
+
+    def build(component, chain=()):
+        if component.name == "zlib":
+            raise BuildError("zlib does not build for rv32")
+        return components.wire(component, parts, build, chain)
+
+    with pytest.raises(BuildError, match=r"^rootfs -> busybox -> strace -> zlib: zlib does not build for rv32$"):
+        build(found["rootfs"])
