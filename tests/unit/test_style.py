@@ -30,3 +30,9 @@ def test_rvbuild_imports_without_scons():
         env={"PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_test_modules_have_names_of_their_own():
+    """pytest imports test modules by their file name: two tiers' test_x.py stop the suite at collection."""
+    names = [os.path.basename(path) for path in glob.glob(f"{ROOT}/tests/*/test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
