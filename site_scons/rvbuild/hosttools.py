@@ -39,6 +39,7 @@ DEBIAN_PACKAGE = {
     "dropbearconvert": "dropbear-bin",
     "qemu-img": "qemu-utils",
     "dot": "graphviz",
+    "pkg-config": "pkgconf",
     "gdb-multiarch": "gdb-multiarch",
 }
 

@@ -17,10 +17,11 @@ firmware, which chooses its own flags). A step is shown as <NAME>COMSTR, e.g. BU
 """
 
 import os
+import shutil
 from dataclasses import dataclass
 
 from build_action import action, label
-from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, sharing, toolchain
+from rvbuild import BUILD_EPOCH, BuildError, hosttools, kconfig, sharing, sysroot, toolchain
 from rvbuild.commands import Command, Option
 from rvbuild.files import copy_if_changed, prepared_objdir, relative_path, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
@@ -86,15 +87,30 @@ def _kconfig_package(target, source, env, make, configs):
     _copy_outputs(make, target)
 
 
-def _autotools_package(target, source, env, make, extra_files):
-    obj, tree = prepared_objdir(_objdir(target), make.settings), make.tree.path
+def _autotools_package(target, source, env, make, extra_files, staged, install):
+    # A library that changed is built with from scratch: a package's make need not know which of
+    # its objects use the library's headers, nor relink when only a library did.
+    wanted = {path: node.abspath for path, node in staged.items()}
+    obj, tree = prepared_objdir(_objdir(target), make.settings + sysroot.digest(wanted)), make.tree.path
     for name, node in extra_files.items():
         copy_if_changed(node.abspath, os.path.join(obj, name))
+    root = _sysroot(target)
+    sysroot.assemble(root, wanted)
     # By a relative path: what configure generates names the tree by it (Dropbear's
     # default_options_guard.h, which every file includes).
     configure = os.path.join(relative_path(tree, obj), "configure")
-    run_logged([[configure, *make.configure_args], ["make", *make.make_vars]], make.log, cwd=obj)
+    commands = [[configure, *make.configure_args], ["make", *make.make_vars]]
+    if install:
+        staging = os.path.join(obj, "staging")
+        if os.path.exists(staging):
+            shutil.rmtree(staging)
+        commands.append(["make", *make.make_vars, "install", f"DESTDIR={staging}"])
+    run_logged(commands, make.log, cwd=obj, extra_env=sysroot.pkg_config_environment(root) if staged else None)
     _copy_outputs(make, target)
+
+
+def _sysroot(target):
+    return os.path.join(target[0].dir.abspath, "sysroot")
 
 
 def _make_package(target, source, env, make, ahead):
@@ -168,15 +184,32 @@ def _package_menuconfig(target, source, env, tree, make_vars, kept, name):
 
 
 def AutotoolsPackage(
-    env, name, tree, outputs, configure_args=(), make_args=(), extra_files=None, inputs=(), toolchain="userspace"
+    env,
+    name,
+    tree,
+    outputs,
+    configure_args=(),
+    make_args=(),
+    extra_files=None,
+    inputs=(),
+    toolchain="userspace",
+    depends=None,
+    install=False,
 ):
-    """configure (for the toolchain's host, with its compiler and flags) and make."""
+    """configure (for the toolchain's host, with its compiler and flags) and make; against a sysroot
+    of exactly the libraries in `depends` (the component's, rvbuild.sysroot); with `install`, then
+    `make install` into obj/staging/, where `outputs` may name a library's files."""
     extra = {dest: env.File(path).srcnode() for dest, path in (extra_files or {}).items()}
     tc = _toolchain(env, toolchain)
+    staged = sysroot.files(sysroot.closure(depends))
+    if staged:
+        hosttools.require("pkg-config")
+    root = env.Dir("sysroot").abspath
+    compiler, cppflags, ldflags = sysroot.flags(root, tc, bool(staged), own_headers_only=toolchain == "userspace")
     configure = [
         f"--host={tc.triple}",
-        f"CC={compile_with(env, tc.tool('gcc'), tc.clang)}",
-        *([f"LDFLAGS={tc.ldflags}"] if tc.ldflags else []),
+        f"CC={compile_with(env, compiler, tc.clang)}",
+        *([f"LDFLAGS={' '.join(filter(None, [tc.ldflags, ldflags]))}"] if tc.ldflags or ldflags else []),
         *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []),
     ]
     return _declare(
@@ -185,11 +218,13 @@ def AutotoolsPackage(
         _autotools_package,
         tree,
         outputs,
-        [*extra.values(), *inputs, *toolchain_files(env, tc)],
+        [*extra.values(), *inputs, *toolchain_files(env, tc), *staged.values()],
         tc.identity(),
         list(make_args),
-        [*configure, f"CPPFLAGS={_prefix_map(env)}", *configure_args],
+        [*configure, " ".join(filter(None, [f"CPPFLAGS={_prefix_map(env)}", cppflags])), *configure_args],
         extra_files=extra,
+        staged=staged,
+        install=install,
     )
 
 

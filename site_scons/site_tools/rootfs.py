@@ -20,6 +20,7 @@ from rvbuild import BuildError, hosttools, qemu, rootfs, sharing, variants
 from rvbuild import options as checked
 from rvbuild.commands import Option
 from rvbuild.run import RUN_TOOLS, output
+from rvbuild.sysroot import Staged
 
 OPTIONS = [
     Option(
@@ -62,6 +63,7 @@ def _resolved(item):
 
 
 def RootFilesystem(env, target, items, overlays, dirs=(), symlinks=None, *, size, headroom):
+    items = [item for item in items if not isinstance(item, Staged)]  # for building, not for the image
     hosttools.require("fakeroot", "mkfs.ext4", "debugfs", "dumpe2fs", *RUN_TOOLS)
     if any(isinstance(item, rootfs.KernelModules) for item in items):
         hosttools.require("depmod")
