@@ -12,8 +12,8 @@ and the nodes other builders depend on: its anchor file and a Value naming exact
 what was unpacked (sha256 or commit, subdir, patches). A tree edited since it was unpacked
 stops the build, naming what was edited and how to build it: as <component>_src=.
 
-A user working on a component points it at their own tree with <component>_src=DIR
-then the nodes are one Value holding the tree's fingerprint,
+A user working on a component points it at their own tree with <component>_src=DIR: then
+the nodes are one Value holding the tree's fingerprint,
 so an edit there reruns the component's make, and nothing is hashed file by file.
 """
 
@@ -56,13 +56,13 @@ class Tree:
         return self.unpack["key"] if self.unpack else ""
 
 
-def _fetch(target, source, env, pinned):
-    fetch.fetch(pinned, target[0].dir.abspath, progress=env["progress"])
+def _fetch(target, source, env, wanted):
+    fetch.fetch(wanted, target[0].dir.abspath, progress=env["progress"])
 
 
-def _fetch_git(target, source, env, pinned):
+def _fetch_git(target, source, env, wanted):
     hosttools.require("git")
-    fetch.fetch_git_archive(pinned, target[0].dir.abspath)
+    fetch.fetch_git_archive(wanted, target[0].dir.abspath)
 
 
 def _unpack(target, source, env, sha256, how, local_option):
@@ -100,13 +100,13 @@ def _cache_environment():
 
 def FetchSource(env, source):
     """The cached file of `source` (a Source or a GitSource), fetched and verified when missing."""
-    archive = env.File(os.path.join(env.Dir(env["dl"]).abspath, source.filename))
+    archive = env.File(os.path.join(env["dl"], source.filename))
     if not archive.has_builder():
         cache_env = _cache_environment()
         if isinstance(source, fetch.GitSource):
-            pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, label(cache_env, "GIT"), pinned=source)
+            pinned, fetch_action = f"commit={source.commit}", action(_fetch_git, label(cache_env, "GIT"), wanted=source)
         else:
-            pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, label(cache_env, "FETCH"), pinned=source)
+            pinned, fetch_action = f"sha256={source.sha256}", action(_fetch, label(cache_env, "FETCH"), wanted=source)
         cache_env.Command(archive, env.Value(f"{source.filename} {pinned}"), fetch_action)
         env.Precious(archive)
         env.NoClean(archive)
@@ -150,7 +150,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         subdir=subdir,
         inner=inner,
         patches=[patch.abspath for patch in patches],
-        store=env.Dir(env["dl"]).Dir("unpacked").abspath,
+        store=os.path.join(env["dl"], "unpacked"),
         key=identity.value,
     )
     # An edited tree reruns the unpack, which stops the build and says what was edited. The search
