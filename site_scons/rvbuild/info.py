@@ -29,6 +29,7 @@ class Component:
     archive: str = ""  # the source file in the download cache
     tree: str = ""  # the unpacked (or the user's own) source tree
     unpack: dict = field(default_factory=dict)  # rvbuild.unpack.unpack's subdir, inner and patches for it
+    depends: list = field(default_factory=list)  # what it is built with: its DEPENDS
 
 
 def origin_of(source, local_tree=None, repository_dir=None):
@@ -69,6 +70,8 @@ class Variant:
         for component in self.components.values():
             lines.append(f"  {component.name:<10} {component.version:<14} {component.license}")
             lines += [f"  {'':<10} {key}: {_words(value)}" for key, value in component.origin.items()]
+            if component.depends:
+                lines.append(f"  {'':<10} built with: {', '.join(component.depends)}")
         lines.append("outputs:")
         lines += [f"  {key:<20} {path}" for key, path in self.outputs.items()]
         return "\n".join(lines)

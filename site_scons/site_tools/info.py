@@ -51,6 +51,7 @@ def Describe(env, version, license, license_files=(), source=None, tree=None, ow
         archive=os.path.join(env["dl"], source.filename) if source and not local else "",
         tree=tree.path if tree else own_dir.abspath,
         unpack=(tree and tree.unpack) or {},
+        depends=list(env.get("DEPENDS", [])),
     )
     variants = _VARIANTS
     variants[env["VARIANT"]].components[component.name] = component

@@ -3,6 +3,7 @@ with exact rebuilds across those edges. Real scons on a copy of the project: a l
 fake-zlib, compiled by the cross compiler, staged by `make install`) and a program that includes
 its header and asks pkg-config for it (fake-zpipe, preprocessed by the cross compiler)."""
 
+import json
 import os
 
 import pytest
@@ -70,6 +71,14 @@ def test_a_package_is_built_against_its_library_through_the_compiler_and_pkg_con
     files = sorted(os.path.relpath(os.path.join(d, n), sysroot) for d, _, names in os.walk(sysroot) for n in names)
     assert files == ["usr/include/zlib.h", "usr/lib/libz.a", "usr/lib/pkgconfig/zlib.pc"]
     assert "zlib" in project.first_build_output and "zpipe" in project.first_build_output
+
+
+def test_info_says_what_each_package_is_built_with(project):
+    said = project.scons("info").stdout
+    assert "  zpipe " in said and "built with: zlib" in said
+    with open(project.file("build/rv64/info.json")) as f:
+        components = json.load(f)["components"]
+    assert components["zpipe"]["depends"] == ["zlib"] and components["zlib"]["depends"] == []
 
 
 def test_a_library_edit_rebuilds_it_its_users_and_the_image_only(project):
