@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -45,16 +46,36 @@ class Debian:
 @dataclass(frozen=True)
 class Source:
     """One pinned file: its name in the cache, its sha256, where to get it, and its size in bytes
-    (optional: a download stops as soon as more than that arrives)."""
+    (optional: a download stops as soon as more than that arrives).
+
+    `alternatives`: other files of the same release, each a Source with its own checksum (Debian's
+    repack of zlib is not upstream's tarball byte for byte), and `subdir`, the tree's folder in it
+    when that differs (see choose)."""
 
     filename: str
     sha256: str
     urls: tuple = ()
     debian: Debian = None
     size: int = None
+    alternatives: tuple = ()
+    subdir: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "urls", tuple(self.urls))
+        object.__setattr__(self, "alternatives", tuple(self.alternatives))
+
+
+def choose(source, cache_dir):
+    """Which of `source` and its alternatives a build uses: the first already in the cache, else the
+    first that apt can get where apt is (the Debian archive is the one reachable from more places,
+    and every Debian machine then builds the same tree), else `source`."""
+    candidates = [source, *source.alternatives]
+    for candidate in candidates:
+        if os.path.exists(os.path.join(cache_dir, candidate.filename)):
+            return candidate
+    if len(candidates) > 1 and shutil.which("apt-get"):
+        return next((candidate for candidate in candidates if candidate.debian), source)
+    return source
 
 
 def sha256_of(path):

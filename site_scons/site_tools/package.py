@@ -87,7 +87,7 @@ def _kconfig_package(target, source, env, make, configs):
     _copy_outputs(make, target)
 
 
-def _autotools_package(target, source, env, make, extra_files, staged, install):
+def _autotools_package(target, source, env, make, extra_files, staged, install, gnu_configure):
     # A library that changed is built with from scratch: a package's make need not know which of
     # its objects use the library's headers, nor relink when only a library did.
     wanted = {path: node.abspath for path, node in staged.items()}
@@ -99,13 +99,20 @@ def _autotools_package(target, source, env, make, extra_files, staged, install):
     # By a relative path: what configure generates names the tree by it (Dropbear's
     # default_options_guard.h, which every file includes).
     configure = os.path.join(relative_path(tree, obj), "configure")
-    commands = [[configure, *make.configure_args], ["make", *make.make_vars]]
+    arguments, settings = make.configure_args, {}
+    if not gnu_configure:  # a configure of its own (zlib's) takes CC and the flags from its environment
+        settings = dict(arg.split("=", 1) for arg in arguments if not arg.startswith("-"))
+        settings["CFLAGS"] = f"{settings.pop('CFLAGS', '-O2')} {settings.pop('CPPFLAGS', '')}".strip()
+        arguments = [arg for arg in arguments if arg.startswith("-") and not arg.startswith("--host=")]
+    commands = [[configure, *arguments], ["make", *make.make_vars]]
     if install:
         staging = os.path.join(obj, "staging")
         if os.path.exists(staging):
             shutil.rmtree(staging)
         commands.append(["make", *make.make_vars, "install", f"DESTDIR={staging}"])
-    run_logged(commands, make.log, cwd=obj, extra_env=sysroot.pkg_config_environment(root) if staged else None)
+    if staged:
+        settings.update(sysroot.pkg_config_environment(root))
+    run_logged(commands, make.log, cwd=obj, extra_env=settings)
     _copy_outputs(make, target)
 
 
@@ -195,10 +202,12 @@ def AutotoolsPackage(
     toolchain="userspace",
     depends=None,
     install=False,
+    gnu_configure=True,
 ):
     """configure (for the toolchain's host, with its compiler and flags) and make; against a sysroot
     of exactly the libraries in `depends` (the component's, rvbuild.sysroot); with `install`, then
-    `make install` into obj/staging/, where `outputs` may name a library's files."""
+    `make install` into obj/staging/, where `outputs` may name a library's files. Not
+    `gnu_configure`: the configure takes no --host and finds CC, CFLAGS, ... in its environment."""
     extra = {dest: env.File(path).srcnode() for dest, path in (extra_files or {}).items()}
     tc = _toolchain(env, toolchain)
     staged = sysroot.files(sysroot.closure(depends))
@@ -211,6 +220,7 @@ def AutotoolsPackage(
         f"CC={compile_with(env, compiler, tc.clang)}",
         *([f"LDFLAGS={' '.join(filter(None, [tc.ldflags, ldflags]))}"] if tc.ldflags or ldflags else []),
         *([f"CFLAGS=-O2 {tc.cflags}"] if tc.cflags else []),
+        *([] if gnu_configure else [f"AR={tc.tool('ar')}", f"RANLIB={tc.tool('ranlib')}"]),
     ]
     return _declare(
         env,
@@ -225,6 +235,7 @@ def AutotoolsPackage(
         extra_files=extra,
         staged=staged,
         install=install,
+        gnu_configure=gnu_configure,
     )
 
 

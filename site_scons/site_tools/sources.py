@@ -5,7 +5,8 @@ or for a git source, the pinned commit's tree as a tar made from a bare clone ke
 Each is part of the `fetch` alias: `scons fetch` downloads everything the build needs, and
 builds nothing, so that the build can then run offline.
 
-env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name>, with
+env.SourceTree(source, name, subdir) -> Tree: the unpacked tree build/src/<name> (of the source
+or of the alternative fetch.choose takes), with
 every *.patch of the component's directory applied in name order, made of hard links to
 the same tree kept once in the cache's unpacked/ (rvbuild.unpack),
 and the nodes other builders depend on: its anchor file and a Value naming exactly
@@ -50,6 +51,7 @@ class Tree:
     path: str
     nodes: list
     unpack: dict = None  # how it was unpacked: rvbuild.unpack.unpack's arguments after the archive
+    source: object = None  # the Source it was unpacked from: one of its alternatives, maybe
 
     def content(self):
         """What an unpacked tree holds (sha256 or commit, patches); "" for the user's own tree."""
@@ -133,6 +135,9 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     tree_dir = env.Dir("$SRC_DIR").Dir(name)
     if tree_dir.abspath in _trees:
         return _trees[tree_dir.abspath]
+    if isinstance(source, fetch.Source):
+        source = fetch.choose(source, env["dl"])
+        subdir = source.subdir or subdir
     patches = _patches(env)
     git = ["git"] if isinstance(source, fetch.GitSource) else []
     hosttools.require(*git, *unpack.host_tools(source.filename, inner, patches))
@@ -170,7 +175,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
     )
     env.NoClean(anchor_node, record_node)
     env.Precious(anchor_node, record_node)  # the unpack looks at the tree before it replaces it
-    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked)
+    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked, source)
     return tree
 
 

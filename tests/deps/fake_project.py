@@ -22,6 +22,7 @@ FAKES = {
     "dropbear": "fake-dropbear",
     "opensbi": "fake-opensbi",
     "strace": "fake-strace",
+    "zlib": "fake-zlib",
 }
 
 

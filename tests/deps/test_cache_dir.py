@@ -92,8 +92,8 @@ def edit_busybox_option(project):
         (edit_busybox_option, (), False, {"busybox", "rootfs"}),
         # The same code from a compiler that says it is another build: the image's inputs come out
         # the same, and it is retrieved.
-        (None, (), True, {"linux", "opensbi", "busybox", "dropbear", "hello", *MODULES}),
-        (None, ("userspace_cflags=-g",), False, {"busybox", "dropbear", "hello", "rootfs"}),
+        (None, (), True, {"linux", "opensbi", "busybox", "dropbear", "zlib", "hello", *MODULES}),
+        (None, ("userspace_cflags=-g",), False, {"busybox", "dropbear", "zlib", "hello", "rootfs"}),
     ],
     ids=["kernel-fragment", "busybox-option", "toolchain-identity", "option"],
 )

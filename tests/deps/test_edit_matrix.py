@@ -11,7 +11,7 @@ import time
 
 from helpers import scons
 
-USERSPACE = {"busybox", "dropbear", "hello"}
+USERSPACE = {"busybox", "dropbear", "zlib", "hello"}
 
 
 def test_first_build_says_everything_is_new(project):
