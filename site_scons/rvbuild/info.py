@@ -1,5 +1,5 @@
 """What a build is made of and what it did: the data behind `scons info`, `scons graph`,
-`scons legal-info` and `scons build-time`.
+`scons legal-info`, `scons sbom` (rvbuild.sbom) and `scons build-time`.
 
 Each component describes itself (version, licence, where its source comes from); the variant adds
 its settings and outputs. Build steps are timed as they run and appended to a log per variant.
@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from urllib.parse import urlsplit
 
 from rvbuild import BuildError
 from rvbuild.explain import component_of
@@ -30,6 +31,7 @@ class Component:
     tree: str = ""  # the unpacked (or the user's own) source tree
     unpack: dict = field(default_factory=dict)  # rvbuild.unpack.unpack's subdir, inner and patches for it
     depends: list = field(default_factory=list)  # what it is built with: its DEPENDS
+    supplier: str = "NOASSERTION"  # as SPDX names an actor: "Organization: busybox.net"
 
 
 def origin_of(source, local_tree=None, repository_dir=None):
@@ -52,6 +54,23 @@ def origin_of(source, local_tree=None, repository_dir=None):
     return origin
 
 
+FORGES = ("github.com", "gitlab.com", "codeberg.org")  # hosts of many projects: the owner supplies
+
+
+def supplier_of(source):
+    """Who supplies `source` (None: the project's own), as SPDX names an actor: the host of its
+    first URL (on a forge, the repository's owner), or Debian for a file that only apt gets."""
+    if source is None:
+        return "Organization: rvbuild"
+    url = urlsplit(source.url if isinstance(source, GitSource) else next(iter(source.urls), ""))
+    owner = url.path.strip("/").split("/")[0]
+    if url.hostname in FORGES and owner:
+        return f"Organization: {owner}"
+    if url.hostname:
+        return f"Organization: {url.hostname.removeprefix('www.')}"
+    return "Organization: Debian" if getattr(source, "debian", None) else "NOASSERTION"
+
+
 @dataclass
 class Variant:
     name: str
@@ -69,7 +88,7 @@ class Variant:
         lines.append("components:")
         for component in self.components.values():
             lines.append(f"  {component.name:<10} {component.version:<14} {component.license}")
-            lines += [f"  {'':<10} {key}: {_words(value)}" for key, value in component.origin.items()]
+            lines += [f"  {'':<10} {key}: {words(value)}" for key, value in component.origin.items()]
             if component.depends:
                 lines.append(f"  {'':<10} built with: {', '.join(component.depends)}")
         lines.append("outputs:")
@@ -100,7 +119,7 @@ class Variant:
         return out.getvalue()
 
 
-def _words(value):
+def words(value):
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 

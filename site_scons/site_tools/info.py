@@ -1,7 +1,9 @@
-"""SCons tool: `info`, `graph`, `legal-info` and `build-time` for the variants being built.
+"""SCons tool: `info`, `graph`, `legal-info`, `sbom` and `build-time` for the variants being built.
 
 env.Describe(version, license, license_files, source, tree)   in a component's SConscript: what
-                                                             `info` and `legal-info` say of it
+                                                             `info`, `legal-info` and `sbom` say of it
+                                                             (supplier=: who supplies it, if not the
+                                                             host of its first URL)
 env.InfoTargets(settings, outputs)                           once per variant, after its components
 
 info         prints each variant's settings, components (version, licence, source and checksum)
@@ -9,6 +11,7 @@ info         prints each variant's settings, components (version, licence, sourc
 graph        build/<variant>/graph.dot, and graph.svg through Graphviz: the parts of the variant and
              what each is built from, read off SCons' own dependency graph
 legal-info   build/<variant>/legal-info/: manifest.csv, the source files, the licence texts
+sbom         build/<variant>/sbom.spdx.json: the image as an SPDX 2.3 document (rvbuild.sbom)
 build-time   build/<variant>/build-time.png: how long each component's steps took when they last ran
              (every build appends its timed steps to build/<variant>/logs/build-time.log)
 """
@@ -17,11 +20,12 @@ import atexit
 import collections
 import json
 import os
+from dataclasses import asdict
 
 import SCons.Script
 
 from build_action import action
-from rvbuild import hosttools, info
+from rvbuild import components, hosttools, info
 from rvbuild.commands import Command
 from rvbuild.run import output
 
@@ -33,14 +37,18 @@ COMMANDS = [
     ),
     Command("graph", "build/<variant>/graph.svg (and .dot): what each part is built from"),
     Command("legal-info", "build/<variant>/legal-info/: manifest.csv, the sources, the licence texts"),
+    Command("sbom", "build/<variant>/sbom.spdx.json: the image's SBOM (SPDX 2.3): components, licences, checksums"),
     Command("build-time", "build/<variant>/build-time.png: how long each component took when it last built"),
 ]
 
 
-def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None):
+def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None, supplier=None):
     """`source` and `tree` as given to and returned by env.SourceTree; neither for the project's own
-    components, whose source is their directory (`own_dir`, if not the SConscript's)."""
+    components, whose source is their directory (`own_dir`, if not the SConscript's). `supplier` as
+    SPDX names an actor ("Organization: Debian", "Person: Jane Doe"); by default from `source`."""
     local = env.get(f"{env['COMPONENT']}_src")
+    supplier = supplier or info.supplier_of(source)
+    source = getattr(tree, "source", None) or source  # the alternative the tree was unpacked from
     own_dir = None if source else own_dir or env.Dir(".").srcnode()
     component = info.Component(
         env["COMPONENT"],
@@ -52,6 +60,7 @@ def Describe(env, version, license, license_files=(), source=None, tree=None, ow
         tree=tree.path if tree else own_dir.abspath,
         unpack=(tree and tree.unpack) or {},
         depends=list(env.get("DEPENDS", [])),
+        supplier=supplier,
     )
     variants = _VARIANTS
     variants[env["VARIANT"]].components[component.name] = component
@@ -84,6 +93,13 @@ def _write_svg(target, source, env):
 def _write_legal_info(target, source, env):
     info.write_legal_info(_VARIANTS[env["VARIANT"]], target[0].dir.abspath)
     print(f"legal-info: {target[0].dir.path}/ (manifest.csv, sources/, licenses/)")
+
+
+def _write_sbom(target, source, env, roles, image_depends):
+    from rvbuild import sbom  # spdx-tools takes half a null build's time to import: only when asked
+
+    sbom.write(_VARIANTS[env["VARIANT"]], roles, image_depends, target[0].abspath)
+    print(f"sbom: {target[0].path}")
 
 
 def _draw_build_time(target, source, env):
@@ -121,6 +137,18 @@ def InfoTargets(env, settings, outputs):
             action(_write_legal_info),
         )
         env.Alias("legal-info", legal)
+    if "sbom" in requested:
+        parts = env["COMPONENTS"]
+        roles, image_depends = {c.name: c.role for c in components.listed(parts)}, list(parts["rootfs"].depends)
+        described = [roles, image_depends, variant.outputs["image"], [asdict(c) for c in variant.components.values()]]
+        with open(os.path.join(os.path.dirname(info.__file__), "sbom.py")) as f:
+            code = f.read()  # what else decides the document
+        sbom = env.Command(
+            f"{build}/sbom.spdx.json",
+            env.Value(json.dumps(described)),
+            action(_write_sbom, signature=code, roles=roles, image_depends=image_depends),
+        )
+        env.Alias("sbom", sbom)
     env.AlwaysBuild(env.Alias(f"build-time-{env['VARIANT']}", [], action(_draw_build_time)))
     env.Alias("build-time", f"build-time-{env['VARIANT']}")
 
