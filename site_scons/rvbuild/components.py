@@ -34,15 +34,15 @@ class Component:
     options: dict = field(default_factory=dict, compare=False, hash=False)
 
 
-def declared(sconscript):
-    """The upper-case literal assignments at the top level of `sconscript`."""
+def declared(sconscript, wanted=str.isupper):
+    """The literal assignments at the top level of `sconscript` to the names `wanted` takes."""
     with open(sconscript) as f:
         tree = ast.parse(f.read(), sconscript)
     values = {}
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
             name = getattr(statement.targets[0], "id", "")
-            if name.isupper():
+            if wanted(name):
                 try:
                     values[name] = ast.literal_eval(statement.value)
                 except ValueError:
@@ -50,21 +50,31 @@ def declared(sconscript):
     return values
 
 
+def _checked_depends(depends, path, name="DEPENDS"):
+    if not (isinstance(depends, (list, tuple)) and all(isinstance(entry, str) for entry in depends)):
+        raise BuildError(f'{path}: {name} must be a list of names, e.g. {name} = ["zlib"]')
+    return tuple(depends)
+
+
 def _component(project, folder, name):
     directory = f"{folder}/{name}"
     if folder in FOLDER_ROLES:
-        return Component(name, FOLDER_ROLES[folder], directory, depends=FOLDER_DEPENDS[FOLDER_ROLES[folder]])
+        depends = FOLDER_DEPENDS[FOLDER_ROLES[folder]]
+        program_py = os.path.join(project, directory, "program.py")
+        if folder == "programs" and os.path.exists(program_py):  # `depends`, as a program says it
+            depends = _checked_depends(
+                declared(program_py, {"depends"}.__contains__).get("depends", ()), program_py, "depends"
+            )
+        return Component(name, FOLDER_ROLES[folder], directory, depends=depends)
     sconscript = os.path.join(project, directory, "SConscript")
     values = declared(sconscript)
     role = values.get("ROLE")
     if role not in DECLARED_ROLES:
         raise BuildError(f"{sconscript} must declare its role: ROLE = one of {', '.join(map(repr, DECLARED_ROLES))}")
-    depends, options = values.get("DEPENDS", ()), values.get("OPTIONS", {})
-    if not (isinstance(depends, (list, tuple)) and all(isinstance(entry, str) for entry in depends)):
-        raise BuildError(f'{sconscript}: DEPENDS must be a list of names, e.g. DEPENDS = ["kernel"]')
+    depends, options = _checked_depends(values.get("DEPENDS", ()), sconscript), values.get("OPTIONS", {})
     if not (isinstance(options, dict) and all(isinstance(v, str) for v in options.values())):
         raise BuildError(f'{sconscript}: OPTIONS must map each option\'s name to its help, e.g. {{"url": "..."}}')
-    return Component(name, role, directory, bool(values.get("DEFAULT", True)), tuple(depends), options)
+    return Component(name, role, directory, bool(values.get("DEFAULT", True)), depends, options)
 
 
 def _is_component(folder, path):
@@ -100,9 +110,9 @@ def one(found, role, name=None):
     return candidates[0]
 
 
-def packages(found, extra=()):
+def packages(found, extra=(), users=()):
     """The packages an image holds: every default one, plus `extra` (names), plus the packages
-    those DEPEND on, and so on."""
+    those and `users` (its programs) DEPEND on, and so on."""
     available = {c.name: c for c in with_role(found, "package")}
     unknown = [name for name in extra if name not in available]
     if unknown:
@@ -124,9 +134,10 @@ def packages(found, extra=()):
                 )
             if entry in available and entry not in chosen:
                 choose(available[entry], chain)
-        chosen.add(package.name)
+        if package.role == "package":
+            chosen.add(package.name)
 
-    for package in available.values():
+    for package in [*available.values(), *users]:
         if package.default or package.name in extra:
             choose(package, ())
     return [c for c in available.values() if c.name in chosen]
@@ -138,7 +149,7 @@ def for_image(found, firmware, extra_packages=()):
     return dict(
         kernel=one(found, "kernel"),
         firmware=one(found, "firmware", firmware),
-        packages=packages(found, extra_packages),
+        packages=packages(found, extra_packages, with_role(found, "program")),
         programs=with_role(found, "program"),
         modules=with_role(found, "module"),
         rootfs=one(found, "rootfs"),

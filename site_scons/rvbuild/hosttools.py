@@ -40,6 +40,10 @@ DEBIAN_PACKAGE = {
     "qemu-img": "qemu-utils",
     "dot": "graphviz",
     "pkg-config": "pkgconf",
+    "tic": "ncurses-bin",
+    "autoreconf": "autoconf",
+    "automake": "automake",
+    "cmake": "cmake",
     "gdb-multiarch": "gdb-multiarch",
 }
 

@@ -234,8 +234,8 @@ def remove_stale_scratch(parent):
         shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
 
 
-def _build_in_place(dest, fill, patches, finish=None, replace=True):
-    """Make `dest` the tree `fill(scratch)` returns, patched, then `finish`ed, by renaming it into
+def _build_in_place(dest, fill, patches, finish=None, replace=True, generate=()):
+    """Make `dest` the tree `fill(scratch)` returns, patched, `generate` run in it, then `finish`ed, by renaming it into
     place. Unless `replace`, a `dest` that exists (or that another process renames into place
     meanwhile) is kept and the new tree dropped."""
     parent = os.path.dirname(os.path.abspath(dest))
@@ -246,6 +246,11 @@ def _build_in_place(dest, fill, patches, finish=None, replace=True):
         tree = fill(work)
         for patch in patches:
             _patch(tree, patch)
+        if generate:
+            done = run(list(generate), cwd=tree, capture_output=True, text=True)
+            if done.returncode != 0:
+                said = (done.stderr.strip().splitlines() or ["no message"])[-1]
+                raise BuildError(f"{' '.join(generate)} failed in the tree of {os.path.basename(dest)}: {said}")
         if finish:
             finish(tree)
         if os.path.exists(dest):
@@ -399,7 +404,7 @@ def _run(command, **kwargs):
         raise BuildError(f"{' '.join(command)} failed with status {result.returncode}")
 
 
-def host_tools(archive, inner=None, patches=()):
+def host_tools(archive, inner=None, patches=(), generate=()):
     """The host programs that unpack() runs for these arguments, to check before building."""
     flag = DECOMPRESS_FLAG.get(os.path.splitext(inner or archive)[1], "")
     return [
@@ -407,11 +412,14 @@ def host_tools(archive, inner=None, patches=()):
         *([DECOMPRESSOR[flag]] if flag else []),
         *(["dpkg-deb"] if inner else []),
         *(["patch"] if patches else []),
+        *generate[:1],
+        *(["automake"] if generate[:1] == ["autoreconf"] else []),  # what autoreconf runs for AM_ macros
     ]
 
 
-def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=None, key=""):
-    """Make `dest` the tree `subdir` of `archive` with `patches` applied.
+def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=None, key="", generate=()):
+    """Make `dest` the tree `subdir` of `archive` with `patches` applied, then the command `generate`
+    run in it (autoreconf, for a tree that comes without its configure).
 
     `inner` names a tarball inside a Debian binary package, for kernels shipped
     as linux-source-X.deb. `store`: where the trees are kept to be linked (module docstring), each
@@ -442,10 +450,10 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=N
         return _extract(tarball, subdir, root, progress)
 
     if not kept:
-        _build_in_place(dest, fill, patches)
+        _build_in_place(dest, fill, patches, generate=generate)
         _write_record(dest, key, time.time_ns())
         return
     if not os.path.isdir(kept):
-        _build_in_place(kept, fill, patches, finish=_seal, replace=False)
+        _build_in_place(kept, fill, patches, finish=_seal, replace=False, generate=generate)
     _build_in_place(dest, lambda scratch: _linked_copy(kept, scratch), ())
     _write_record(dest, key, os.stat(kept).st_mtime_ns)

@@ -7,8 +7,10 @@ the declared targets. A toolchain's identity is a Value source of every target.
 env.KconfigPackage(name, tree, configs, outputs)    BusyBox-style: a full .config kept in the
                                                     repo, plus fragments
 env.AutotoolsPackage(name, tree, outputs, ...)      configure + make (Dropbear; BBL as firmware)
+env.CMakePackage(name, tree, outputs, cmake_args)   cmake with a toolchain file for the variant, make
 env.MakePackage(name, tree, outputs, make_args)     plain make with O= (OpenSBI), `ahead`: what
                                                     can be made before the inputs are
+env.Terminfo(description, terminals)                terminfo entries compiled by the host's tic
 env.UserspaceToolchain()                            the variant's toolchain (rvbuild.toolchain)
 
 `outputs` maps each target's name in the build directory to the file make leaves under obj/.
@@ -113,6 +115,49 @@ def _autotools_package(target, source, env, make, extra_files, staged, install, 
     if staged:
         settings.update(sysroot.pkg_config_environment(root))
     run_logged(commands, make.log, cwd=obj, extra_env=settings)
+    _copy_outputs(make, target)
+
+
+CMAKE_TOOLCHAIN = """# Written by rvbuild: the variant's toolchain, and a sysroot of the package's libraries alone.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR {processor})
+set(CMAKE_C_COMPILER {compiler})
+set(CMAKE_C_COMPILER_LAUNCHER {launcher})
+set(CMAKE_C_FLAGS_INIT "{cflags}")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "{ldflags}")
+set(CMAKE_FIND_ROOT_PATH {sysroot})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+"""
+
+
+def _cmake_package(target, source, env, make, toolchain_file, staged):
+    wanted = {path: node.abspath for path, node in staged.items()}
+    obj, tree = prepared_objdir(_objdir(target), make.settings + sysroot.digest(wanted)), make.tree.path
+    root = _sysroot(target)
+    sysroot.assemble(root, wanted)
+    write_if_changed(os.path.join(obj, "toolchain.cmake"), toolchain_file)
+    staging = os.path.join(obj, "staging")
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    commands = [
+        [
+            "cmake",
+            "-S",
+            tree,
+            "-B",
+            obj,
+            "-G",
+            "Unix Makefiles",
+            "-DCMAKE_TOOLCHAIN_FILE=toolchain.cmake",
+            *make.configure_args,
+        ],
+        ["make", *make.make_vars],
+        ["make", *make.make_vars, "install", f"DESTDIR={staging}"],
+    ]
+    run_logged(commands, make.log, cwd=obj, extra_env=sysroot.pkg_config_environment(root) if staged else None)
     _copy_outputs(make, target)
 
 
@@ -239,6 +284,47 @@ def AutotoolsPackage(
     )
 
 
+def CMakePackage(env, name, tree, outputs, cmake_args=(), make_args=(), depends=None):
+    """cmake with a toolchain file for the variant (its compiler and flags, find_* and pkg-config
+    held to a sysroot of exactly the libraries in `depends`), make, and make install into
+    obj/staging/, where `outputs` name its files. Static libraries, a release build."""
+    hosttools.require("cmake")
+    tc = userspace_toolchain(env)
+    staged = sysroot.files(sysroot.closure(depends))
+    if staged:
+        hosttools.require("pkg-config")
+    root = env.Dir("sysroot").abspath
+    compiler, cppflags, ldflags = sysroot.flags(root, tc, bool(staged))
+    compiler, *compiler_flags = compiler.split()
+    launcher = compile_with(env, "", tc.clang).strip()
+    toolchain_file = CMAKE_TOOLCHAIN.format(
+        processor=f"riscv{env['XLEN']}",
+        compiler=compiler,
+        launcher=launcher,
+        cflags=" ".join(filter(None, [*compiler_flags, _prefix_map(env), cppflags, tc.cflags])),
+        ldflags=" ".join(filter(None, [*compiler_flags, tc.ldflags, ldflags])),
+        sysroot=root,
+    )
+    configure = ["-DCMAKE_INSTALL_PREFIX=/usr", "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", *cmake_args]
+    return _declare(
+        env,
+        name,
+        _cmake_package,
+        tree,
+        outputs,
+        [
+            *toolchain_files(env, tc),
+            *staged.values(),
+            env.Value(sharing.checkout_relative(toolchain_file, env.Dir("#").abspath)),
+        ],
+        tc.identity(),
+        list(make_args),
+        configure,
+        toolchain_file=toolchain_file,
+        staged=staged,
+    )
+
+
 def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="kernel", ahead=None):
     """Plain make with O=, its CC the toolchain's compiler. `ahead` (like `outputs`): files that
     need none of `inputs`, made first by a make of their own, so that they build while `inputs`
@@ -251,9 +337,26 @@ def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="ke
     return _declare(env, name, _make_package, tree, outputs, [*inputs, *files, *early], *settings, ahead=False)
 
 
+def _tic(target, source, env, terminals):
+    output = os.path.dirname(os.path.dirname(target[0].abspath))
+    run_logged(
+        [["tic", "-x", "-o", output, "-e", ",".join(terminals), source[0].abspath]],
+        env.File("$LOG_DIR/tic.log").abspath,
+    )
+
+
+def Terminfo(env, description, terminals):
+    """The terminfo entries of `terminals` compiled from `description` (a terminfo source, ncurses'
+    misc/terminfo.src) by the host's tic, as terminfo/<initial>/<name>: the directory layout that
+    ncurses reads."""
+    hosttools.require("tic")
+    targets = [env.File(f"terminfo/{name[0]}/{name}") for name in terminals]
+    return env.Command(targets, description, action(_tic, label(env, "TIC", "$TARGET.dir.dir"), terminals=terminals))
+
+
 def generate(env):
     env.SetDefault(LOG_DIR="logs")
-    for method in (KconfigPackage, AutotoolsPackage, MakePackage):
+    for method in (KconfigPackage, AutotoolsPackage, CMakePackage, MakePackage, Terminfo):
         env.AddMethod(method)
     env.AddMethod(userspace_toolchain, "UserspaceToolchain")
 

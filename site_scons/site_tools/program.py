@@ -9,23 +9,39 @@ An optional program.py in it says more, in plain assignments (every one optional
     files = {"name.conf": "/etc/name.conf"}     more files of the folder to put in the image
     cflags = ["-DNDEBUG"]                       more compiler flags (C and C++)
     libs = ["m"]                                libraries to link with
+    depends = ["zlib"]                          library packages it is built against (read
+                                                without running program.py, like a DEPENDS)
     version = "1.0"; license = "MIT"            what `scons info` and `legal-info` say of it
 
-env.UserProgram(directory, build_dir) -> the items (rvbuild.rootfs.ImageFile) the image gets.
+env.UserProgram(directory, build_dir, depends) -> the items (rvbuild.rootfs.ImageFile) the image gets.
+
+Like a package, a program is compiled against a sysroot of exactly the libraries it depends on
+(rvbuild.sysroot), build/<variant>/<name>/sysroot/, listed with their checksums in sysroot.list:
+a library that changes recompiles and relinks it.
 """
 
 import os
 import runpy
+import shutil
 
-from build_action import label
-from rvbuild import BuildError, hosttools
+from build_action import action, label
+from rvbuild import BuildError, hosttools, sysroot
 from rvbuild.rootfs import ImageFile
 from rvbuild.toolchain import compile_with, toolchain_files, userspace_toolchain
 
 C_SUFFIXES = (".c",)
 CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
-DEFAULTS = {"files": {}, "cflags": [], "libs": [], "version": "", "license": "the project's own"}
-TYPES = {"install": str, "sources": list, "files": dict, "cflags": list, "libs": list, "version": str, "license": str}
+DEFAULTS = {"files": {}, "cflags": [], "libs": [], "depends": [], "version": "", "license": "the project's own"}
+TYPES = {
+    "install": str,
+    "sources": list,
+    "files": dict,
+    "cflags": list,
+    "libs": list,
+    "depends": list,
+    "version": str,
+    "license": str,
+}
 
 
 def _settings(directory, name):
@@ -44,7 +60,27 @@ def _settings(directory, name):
     return {**DEFAULTS, "install": f"/usr/bin/{name}", **settings}
 
 
-def UserProgram(env, directory, build_dir):
+def _assemble_sysroot(target, source, env, root, wanted):
+    sysroot.assemble(root, wanted)
+    if not wanted:  # no library any more: no sysroot, no step
+        shutil.rmtree(root, ignore_errors=True)
+    with open(target[0].abspath, "w") as listing:
+        listing.write(sysroot.digest(wanted))
+
+
+def _sysroot(env, build_dir, depends):
+    """({path: node} of the libraries' files, the step that assembles its sysroot or None) of a
+    program that `depends` on libraries. A sysroot left by an earlier build is removed."""
+    staged = sysroot.files(sysroot.closure(depends))
+    root = env.Dir(f"#{build_dir}/sysroot").abspath
+    if not staged and not os.path.isdir(root):
+        return staged, None
+    wanted = {path: node.abspath for path, node in staged.items()}
+    step = action(_assemble_sysroot, label(env, "SYSROOT"), root=root, wanted=wanted)
+    return staged, env.Command(f"#{build_dir}/sysroot.list", [env.Value(sorted(wanted)), *staged.values()], step)
+
+
+def UserProgram(env, directory, build_dir, depends=None):
     source_dir = env.Dir(f"#{directory}")
     name = os.path.basename(directory)
     settings = _settings(source_dir.abspath, name)
@@ -53,15 +89,20 @@ def UserProgram(env, directory, build_dir):
     cxx = any(source.endswith(CXX_SUFFIXES) for source in settings["sources"])
     if cxx and not tc.clang:
         hosttools.require(tc.tool("g++"))
-    flags = ["-O2", "-Wall", *tc.cflags.split(), *settings["cflags"]]
+    staged, assembled = _sysroot(env, build_dir, depends)
+    # Relative to the checkout, where SCons runs the compiler: the command lines of every checkout are
+    # the same, and so are their CacheDir keys.
+    compiler, cppflags, ldflags = sysroot.flags(f"{build_dir}/sysroot", tc, bool(staged))
+    cxx_compiler = compiler.replace(tc.tool("gcc"), tc.tool("g++"), 1)
+    flags = ["-O2", "-Wall", *tc.cflags.split(), *cppflags.split(), *settings["cflags"]]
     cross = env.Clone(
         tools=["cc", "cxx", "link"],  # not gcc and g++: they would run the compilers to ask their version
-        CC=compile_with(env, tc.tool("gcc"), tc.clang),
-        CXX=compile_with(env, tc.tool("g++"), tc.clang),
-        LINK=tc.tool("g++" if cxx else "gcc"),
+        CC=compile_with(env, compiler, tc.clang),
+        CXX=compile_with(env, cxx_compiler, tc.clang),
+        LINK=cxx_compiler if cxx else compiler,
         CFLAGS=flags,
         CXXFLAGS=flags,
-        LINKFLAGS=tc.ldflags.split(),
+        LINKFLAGS=[*tc.ldflags.split(), *ldflags.split()],
         LIBS=settings["libs"],
     )
     for step in ("CC", "CXX", "LINK"):
@@ -69,8 +110,10 @@ def UserProgram(env, directory, build_dir):
     env.VariantDir(build_dir, source_dir, duplicate=False)
     objects = cross.Object([f"#{build_dir}/{source}" for source in settings["sources"]])
     # SCons signs the command line, not the compiler binary: add the compiler's version.
-    cross.Depends(objects, [env.Value(tc.identity()), *toolchain_files(env, tc, cxx)])
+    cross.Depends(objects, [env.Value(tc.identity()), *toolchain_files(env, tc, cxx), *(assembled or [])])
     program = cross.Program(f"#{build_dir}/{name}", objects)
+    if assembled:
+        cross.Depends(program, assembled)
     installed = [ImageFile(program[0], settings["install"])]
     for file, path in settings["files"].items():
         node = source_dir.File(file)

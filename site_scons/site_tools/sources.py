@@ -127,8 +127,9 @@ def _patches(env):
     return [component_dir.File(name) for name in sorted(os.listdir(component_dir.abspath)) if name.endswith(".patch")]
 
 
-def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
-    """`source` is a Source (an archive: `subdir` of it, `inner` tarball of a .deb) or a GitSource."""
+def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None, generate=()):
+    """`source` is a Source (an archive: `subdir` of it, `inner` tarball of a .deb) or a GitSource;
+    `generate`: a command run in the tree once unpacked and patched (["autoreconf", "-fi"])."""
     local = env.get(f"{env.get('COMPONENT')}_src")
     if local:
         return LocalTree(env, local)
@@ -140,15 +141,15 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         subdir = source.subdir or subdir
     patches = _patches(env)
     git = ["git"] if isinstance(source, fetch.GitSource) else []
-    hosttools.require(*git, *unpack.host_tools(source.filename, inner, patches))
+    hosttools.require(*git, *unpack.host_tools(source.filename, inner, patches, list(generate)))
     patch_digests = [fetch.sha256_of(patch.abspath) for patch in patches]
     anchor_node = tree_dir.File(anchor)
     record_node = tree_dir.dir.File(os.path.basename(unpack.record_path(tree_dir.abspath)))
     if isinstance(source, fetch.GitSource):
-        identity = env.Value(" ".join([f"git {source.commit}"] + patch_digests))
+        identity = env.Value(" ".join([f"git {source.commit}", *patch_digests, *generate]))
         sha256, subdir, inner = None, source.name, None
     else:
-        identity = env.Value(" ".join([source.sha256, subdir, inner or ""] + patch_digests))
+        identity = env.Value(" ".join([source.sha256, subdir, inner or "", *patch_digests, *generate]))
         sha256 = source.sha256
     # rvbuild.unpack.unpack's arguments after the archive and the tree
     unpacked = dict(
@@ -157,6 +158,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None):
         patches=[patch.abspath for patch in patches],
         store=os.path.join(env["dl"], "unpacked"),
         key=identity.value,
+        generate=list(generate),
     )
     # An edited tree reruns the unpack, which stops the build and says what was edited. The search
     # runs while scons reads on, and is read when scons first needs the Value.

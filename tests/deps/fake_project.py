@@ -24,11 +24,21 @@ FAKES = {
     "strace": "fake-strace",
     "zlib": "fake-zlib",
 }
+# What builds with a library that has no fake tree: left out of the copies (the boot tier builds them).
+WITHOUT_FAKE = [
+    "components/htop",
+    "components/ncurses",
+    "components/jsonc",
+    "programs/zlib-roundtrip",
+    "programs/json-pretty",
+]
 
 
 def copy_project(path):
     """Copy the project's build files to `path`, and the fake trees to `path`/fixtures."""
     copy_build_files(path)
+    for folder in WITHOUT_FAKE:
+        shutil.rmtree(f"{path}/{folder}")
     shutil.copytree(f"{ROOT}/tests/fixtures", f"{path}/fixtures")
     # The fake Kconfig knows the symbols the real fragments use, two HZ choices and a driver.
     known = list(kconfig.requested(glob.glob(f"{path}/components/linux/*.config")))
