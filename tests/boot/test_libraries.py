@@ -1,6 +1,6 @@
 """Packages and programs built with libraries (issue 18), in the booted rv64 image: Dropbear with
 zlib negotiates compressed sessions, htop (on ncurses, with the image's terminfo) runs full-screen
-on the serial console and over SSH, and a program of programs/ links zlib."""
+on the serial console and over SSH, and programs of programs/ link zlib and json-c (built with CMake)."""
 
 import re
 import subprocess
@@ -78,3 +78,9 @@ def test_a_program_of_the_project_links_zlib(guest):
     status, output = guest.run("zlib-roundtrip")
     assert status == 0, output
     assert output.startswith("zlib 1.2.13: 4096 bytes -> ") and output.endswith(" back, the same"), output
+
+
+def test_a_program_of_the_project_links_json_c_built_with_cmake(guest):
+    status, output = guest.run("""json-pretty '{"board":"virt","harts":[0,1]}'""")
+    assert status == 0, output
+    assert output.replace(" ", "").splitlines() == ["{", '"board":"virt",', '"harts":[', "0,", "1", "]", "}"], output
