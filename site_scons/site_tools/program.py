@@ -64,7 +64,7 @@ def _assemble_sysroot(target, source, env, root, wanted):
     sysroot.assemble(root, wanted)
     if not wanted:  # no library any more: no sysroot, no step
         shutil.rmtree(root, ignore_errors=True)
-    with open(target[0].abspath, "w") as listing:
+    with open(target[0].abspath, "w") as listing:  # what the sysroot holds, for what compiles with it
         listing.write(sysroot.digest(wanted))
 
 
@@ -77,7 +77,11 @@ def _sysroot(env, build_dir, depends):
         return staged, None
     wanted = {path: node.abspath for path, node in staged.items()}
     step = action(_assemble_sysroot, label(env, "SYSROOT"), root=root, wanted=wanted)
-    return staged, env.Command(f"#{build_dir}/sysroot.list", [env.Value(sorted(wanted)), *staged.values()], step)
+    # The sysroot's files are targets too, so that cache_dir= gives them back with the listing.
+    files = [f"#{build_dir}/sysroot/{path}" for path in sorted(wanted)]
+    return staged, env.Command(
+        [f"#{build_dir}/sysroot.list", *files], [env.Value(sorted(wanted)), *staged.values()], step
+    )
 
 
 def UserProgram(env, directory, build_dir, depends=None):

@@ -11,7 +11,7 @@ import time
 
 from helpers import scons
 
-USERSPACE = {"busybox", "dropbear", "zlib", "hello"}
+USERSPACE = {"busybox", "dropbear", "zlib", "ncurses", "htop", "hello", "zlib-roundtrip"}
 
 
 def test_first_build_says_everything_is_new(project):

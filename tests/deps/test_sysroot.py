@@ -66,7 +66,7 @@ def test_info_says_what_each_package_is_built_with(project):
 def test_a_library_edit_rebuilds_it_its_users_and_the_image_only(project):
     project.edit("fixtures/fake-zlib/zlib.h", lambda text: text.replace("1.2.13-fake", "1.2.13-edited"))
     _, components, output = project.build()
-    assert components == {"zlib", "zpipe", "dropbear", "rootfs"}, output
+    assert components == {"zlib", "zpipe", "dropbear", "zlib-roundtrip", "rootfs"}, output
     assert 'built_with = "1.2.13-edited"' in zpipe(project)
 
 
@@ -89,6 +89,17 @@ def test_adding_a_dependency_rebuilds_that_package_only(project):
     labels, components, output = project.build("packages=strace")
     assert components - {"rootfs"} == {"strace"}, output  # the image, as the fake strace prints its flags
     assert os.path.exists(project.file("build/rv64/strace/sysroot/usr/include/zlib.h"))
+
+
+def test_an_ncurses_edit_rebuilds_htop_and_the_image_and_not_dropbear(project):
+    project.edit("fixtures/fake-ncurses/curses.h", lambda text: text.replace("6.4-fake", "6.4-edited"))
+    _, components, output = project.build()
+    assert components == {"ncurses", "htop", "rootfs"}, output
+    with open(project.file("build/rv64/htop/htop")) as f:
+        htop = f.read()
+    assert 'built_with = "6.4-edited"' in htop and 'found = "by pkg-config"' in htop  # ncursesw.pc's flags
+    sysroot = project.file("build/rv64/htop/sysroot/usr/include")
+    assert sorted(os.listdir(sysroot))[:2] == ["curses.h", "eti.h"] and "zlib.h" not in os.listdir(sysroot)
 
 
 def test_a_header_of_a_library_not_declared_is_not_found(project):
