@@ -4,7 +4,8 @@ env.Describe(version, license, license_files, source, tree)   in a component's S
                                                              `info`, `legal-info` and `sbom` say of it
                                                              (supplier=: who supplies it, if not the
                                                              host of its first URL)
-env.InfoTargets(settings, outputs)                           once per variant, after its components
+env.InfoTargets(settings, outputs, parts)                    once per variant, after its components
+                                                             (parts: rvbuild.components.for_image's)
 
 info         prints each variant's settings, components (version, licence, source and checksum)
              and outputs, and writes the same to build/<variant>/info.json
@@ -23,6 +24,7 @@ import os
 from dataclasses import asdict
 
 import SCons.Script
+from SCons.Node.FS import Dir
 
 from build_action import action
 from rvbuild import components, hosttools, info
@@ -64,8 +66,9 @@ def Describe(env, version, license, license_files=(), source=None, tree=None, ow
     )
     variants = _VARIANTS
     variants[env["VARIANT"]].components[component.name] = component
-    # legal-info copies from these: the tree as unpacked (its files are not targets of their own)
-    variants.inputs[env["VARIANT"]] += tree.nodes if tree else env.Glob(f"{own_dir.abspath}/*")
+    # legal-info copies from these: the tree as unpacked (its files are not targets of their own),
+    # or the files of the component's own folder, listed only if legal-info is built
+    variants.inputs[env["VARIANT"]] += tree.nodes if tree else [own_dir]
     return component
 
 
@@ -116,7 +119,7 @@ def _draw_build_time(target, source, env):
     return 0
 
 
-def InfoTargets(env, settings, outputs):
+def InfoTargets(env, settings, outputs, parts):
     variant = _VARIANTS[env["VARIANT"]]
     variant.settings, variant.outputs = settings, {key: node.path for key, node in outputs.items()}
     build = f"#build/{env['VARIANT']}"
@@ -133,12 +136,11 @@ def InfoTargets(env, settings, outputs):
         archives = [env.File(c.archive) for c in variant.components.values() if c.archive]
         legal = env.Command(
             f"{build}/legal-info/manifest.csv",
-            [env.Value(variant.manifest_csv()), *archives, *_VARIANTS.inputs[env["VARIANT"]]],
+            [env.Value(variant.manifest_csv()), *archives, *_legal_inputs(_VARIANTS.inputs[env["VARIANT"]])],
             action(_write_legal_info),
         )
         env.Alias("legal-info", legal)
     if "sbom" in requested:
-        parts = env["COMPONENTS"]
         roles, image_depends = {c.name: c.role for c in components.listed(parts)}, list(parts["rootfs"].depends)
         described = [roles, image_depends, variant.outputs["image"], [asdict(c) for c in variant.components.values()]]
         with open(os.path.join(os.path.dirname(info.__file__), "sbom.py")) as f:
@@ -151,6 +153,11 @@ def InfoTargets(env, settings, outputs):
         env.Alias("sbom", sbom)
     env.AlwaysBuild(env.Alias(f"build-time-{env['VARIANT']}", [], action(_draw_build_time)))
     env.Alias("build-time", f"build-time-{env['VARIANT']}")
+
+
+def _legal_inputs(inputs):
+    """`inputs` (Describe's) with each folder of the project's own (a Dir) as the files in it."""
+    return [node for entry in inputs for node in (entry.glob("*") if isinstance(entry, Dir) else [entry])]
 
 
 class _Variants(dict):

@@ -89,7 +89,8 @@ def UserProgram(env, directory, build_dir, depends=None):
     name = os.path.basename(directory)
     settings = _settings(source_dir.abspath, name)
     env.Describe(settings["version"] or "-", settings["license"], own_dir=source_dir)
-    tc = userspace_toolchain(env)
+    compilers = _compilers(env, build_dir)
+    tc = compilers.toolchain
     cxx = any(source.endswith(CXX_SUFFIXES) for source in settings["sources"])
     if cxx and not tc.clang:
         hosttools.require(tc.tool("g++"))
@@ -99,25 +100,17 @@ def UserProgram(env, directory, build_dir, depends=None):
     compiler, cppflags, ldflags = sysroot.flags(f"{build_dir}/sysroot", tc, bool(staged))
     cxx_compiler = compiler.replace(tc.tool("gcc"), tc.tool("g++"), 1)
     flags = ["-O2", "-Wall", *tc.cflags.split(), *cppflags.split(), *settings["cflags"]]
-    cross = env.Clone(
-        tools=["cc", "cxx", "link"],  # not gcc and g++: they would run the compilers to ask their version
-        CC=compile_with(env, compiler, tc.clang),
-        CXX=compile_with(env, cxx_compiler, tc.clang),
-        LINK=cxx_compiler if cxx else compiler,
-        CFLAGS=flags,
-        CXXFLAGS=flags,
-        LINKFLAGS=[*tc.ldflags.split(), *ldflags.split()],
-        LIBS=settings["libs"],
-    )
-    for step in ("CC", "CXX", "LINK"):
-        label(cross, step)
+    commands = dict(CC=compile_with(env, compiler, tc.clang), CXX=compile_with(env, cxx_compiler, tc.clang))
+    link = dict(LINK=cxx_compiler if cxx else compiler, LINKFLAGS=[*tc.ldflags.split(), *ldflags.split()])
     env.VariantDir(build_dir, source_dir, duplicate=False)
-    objects = cross.Object([f"#{build_dir}/{source}" for source in settings["sources"]])
-    # SCons signs the command line, not the compiler binary: add the compiler's version.
-    cross.Depends(objects, [env.Value(tc.identity()), *toolchain_files(env, tc, cxx), *(assembled or [])])
-    program = cross.Program(f"#{build_dir}/{name}", objects)
-    if assembled:
-        cross.Depends(program, assembled)
+    sources = [f"#{build_dir}/{source}" for source in settings["sources"]]
+    objects = compilers.env.Object(sources, CFLAGS=flags, CXXFLAGS=flags, **commands)
+    # SCons signs the command line, not the compiler binary: add the compiler's version, and what
+    # SCons would have added itself, the file the first word of each command runs.
+    runs = [commands["CC"], *([commands["CXX"]] if cxx else [])]
+    compilers.env.Depends(objects, [*compilers.runs(*runs), *compilers.identity[cxx], *(assembled or [])])
+    program = compilers.env.Program(f"#{build_dir}/{name}", objects, LIBS=settings["libs"], **link)
+    compilers.env.Depends(program, [*compilers.runs(link["LINK"]), *(assembled or [])])
     installed = [ImageFile(program[0], settings["install"])]
     for file, path in settings["files"].items():
         node = source_dir.File(file)
@@ -125,6 +118,43 @@ def UserProgram(env, directory, build_dir, depends=None):
             raise BuildError(f"{directory}/program.py: files names {file}, which is not in {directory}/")
         installed.append(ImageFile(node, path, 0o755 if os.access(node.abspath, os.X_OK) else 0o644))
     return installed
+
+
+class _Compilers:
+    """What the programs of a build directory are compiled and linked in: an environment with SCons'
+    C and C++ builders, made once (made for each program, it was most of what a program added to
+    a null build), to which each program gives its own commands, flags and libraries as overrides."""
+
+    def __init__(self, env):
+        self.toolchain = tc = userspace_toolchain(env)
+        self.env = env.Clone(
+            tools=["cc", "cxx", "link"],  # not gcc and g++: they would run the compilers to ask their version
+            # SCons makes a target depend on the file the first word of its command runs, looked up
+            # anew for every target from its whole command line, substituted: self.runs instead.
+            IMPLICIT_COMMAND_DEPENDENCIES=0,
+        )
+        for step in ("CC", "CXX", "LINK"):
+            label(self.env, step)
+        # The toolchain's identity and own files, for programs in C and for those with C++ sources.
+        self.identity = {cxx: [env.Value(tc.identity()), *toolchain_files(env, tc, cxx)] for cxx in (False, True)}
+        self._found = {}
+
+    def runs(self, *commands):
+        """The files the first words of `commands` run, each word looked up on the PATH once."""
+        words = {command.split()[0] for command in commands}
+        for word in words - self._found.keys():
+            self._found[word] = self.env.WhereIs(word)
+        return [self.env.File(self._found[word]) for word in sorted(words) if self._found[word]]
+
+
+_COMPILERS = {}  # by build directory, userspace toolchain and its extra flags
+
+
+def _compilers(env, build_dir):
+    key = (os.path.dirname(build_dir), env["USERSPACE_TOOLCHAIN"], env.get("userspace_cflags", ""))
+    if key not in _COMPILERS:
+        _COMPILERS[key] = _Compilers(env)
+    return _COMPILERS[key]
 
 
 def generate(env):
