@@ -171,3 +171,24 @@ def test_a_dependency_this_variant_cannot_build_names_the_chain(tmp_path):
 
     with pytest.raises(BuildError, match=r"^rootfs -> busybox -> strace -> zlib: zlib does not build for rv32$"):
         build(found["rootfs"])
+
+
+def test_a_program_s_depends_select_the_libraries_it_names(tmp_path):
+    program = {
+        "components/zlib/SConscript": 'ROLE = "package"\nDEFAULT = False\n',
+        "programs/zlib-roundtrip/program.py": 'depends = ["zlib"]\nlibs = ["z"]\n',
+        "programs/zlib-roundtrip/main.c": "int main(void) { return 0; }\n",
+    }
+    found = components.discover(make(tmp_path, {**PROJECT, **program}))
+    assert found["zlib-roundtrip"].depends == ("zlib",)
+    assert [c.name for c in components.for_image(found, "opensbi")["packages"]] == ["busybox", "zlib"]
+
+
+def test_a_program_that_depends_on_no_component_is_named_in_the_error(tmp_path):
+    program = {
+        "programs/zlib-roundtrip/program.py": 'depends = ["libz"]\n',
+        "programs/zlib-roundtrip/main.c": "int main(void) { return 0; }\n",
+    }
+    found = components.discover(make(tmp_path, {**PROJECT, **program}))
+    with pytest.raises(BuildError, match=r"^zlib-roundtrip -> libz: programs/zlib-roundtrip depends on 'libz', which"):
+        components.for_image(found, "opensbi")
