@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from floor import downloads_without_trees  # bench/ is on the path of a script run from it
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOAL = (200, 0.5)  # (extra components, seconds): the issue's goal for a null build
 OPTIONS = ["variant=rv64", "rootfs_size=256M", "progress=0"]
@@ -38,16 +40,6 @@ int main(void)
 \treturn 0;
 }}
 """
-
-
-def downloads(dl, folder):
-    """`folder`: links to the downloads in `dl` (not to its unpacked trees, which the clone's builds
-    make and keep for themselves)."""
-    os.makedirs(folder, exist_ok=True)
-    for entry in os.scandir(dl):
-        if entry.is_file() and not os.path.lexists(f"{folder}/{entry.name}"):
-            os.symlink(os.path.realpath(entry.path), f"{folder}/{entry.name}")
-    return folder
 
 
 class Clone:
@@ -117,7 +109,7 @@ def main():
             subprocess.run(["git", "clone", "-q", ROOT, path], check=True)
         subprocess.run(["git", "fetch", "-q", ROOT, "HEAD"], cwd=path, check=True)
         subprocess.run(["git", "reset", "-q", "--hard", head], cwd=path, check=True)
-        clone = Clone(path, downloads(args.dl, f"{scratch}/dl"), log)
+        clone = Clone(path, downloads_without_trees(args.dl, f"{scratch}/dl"), log)
         print(f"rvbuild {head[:12]} in {path}; scons' output in {log}", flush=True)
         print("building the shipped components, then timing null builds (the first build is untimed)", flush=True)
         shipped = clone.null_builds(0, args.runs)
