@@ -89,15 +89,31 @@ def _kconfig_package(target, source, env, make, configs):
     _copy_outputs(make, target)
 
 
-def _autotools_package(target, source, env, make, extra_files, staged, install, gnu_configure):
-    # A library that changed is built with from scratch: a package's make need not know which of
-    # its objects use the library's headers, nor relink when only a library did.
+def _prepared(target, make, staged):
+    """(obj/, the sysroot) of a package built with the libraries' files `staged`, the sysroot made to
+    hold exactly those. A library that changed is built with from scratch, from an empty obj/: a
+    package's make need not know which of its objects use the library's headers, nor relink when
+    only a library did."""
     wanted = {path: node.abspath for path, node in staged.items()}
-    obj, tree = prepared_objdir(_objdir(target), make.settings + sysroot.digest(wanted)), make.tree.path
+    obj = prepared_objdir(_objdir(target), make.settings + sysroot.digest(wanted))
+    root = os.path.join(target[0].dir.abspath, "sysroot")
+    sysroot.assemble(root, wanted)
+    return obj, root
+
+
+def _emptied_staging(obj):
+    """obj/staging/, where `make install` puts what the package's outputs are copied from."""
+    staging = os.path.join(obj, "staging")
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    return staging
+
+
+def _autotools_package(target, source, env, make, extra_files, staged, install, gnu_configure):
+    obj, root = _prepared(target, make, staged)
+    tree = make.tree.path
     for name, node in extra_files.items():
         copy_if_changed(node.abspath, os.path.join(obj, name))
-    root = _sysroot(target)
-    sysroot.assemble(root, wanted)
     # By a relative path: what configure generates names the tree by it (Dropbear's
     # default_options_guard.h, which every file includes).
     configure = os.path.join(relative_path(tree, obj), "configure")
@@ -108,10 +124,7 @@ def _autotools_package(target, source, env, make, extra_files, staged, install, 
         arguments = [arg for arg in arguments if arg.startswith("-") and not arg.startswith("--host=")]
     commands = [[configure, *arguments], ["make", *make.make_vars]]
     if install:
-        staging = os.path.join(obj, "staging")
-        if os.path.exists(staging):
-            shutil.rmtree(staging)
-        commands.append(["make", *make.make_vars, "install", f"DESTDIR={staging}"])
+        commands.append(["make", *make.make_vars, "install", f"DESTDIR={_emptied_staging(obj)}"])
     if staged:
         settings.update(sysroot.pkg_config_environment(root))
     run_logged(commands, make.log, cwd=obj, extra_env=settings)
@@ -134,19 +147,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
 
 def _cmake_package(target, source, env, make, toolchain_file, staged):
-    wanted = {path: node.abspath for path, node in staged.items()}
-    obj, tree = prepared_objdir(_objdir(target), make.settings + sysroot.digest(wanted)), make.tree.path
-    root = _sysroot(target)
-    sysroot.assemble(root, wanted)
+    obj, root = _prepared(target, make, staged)
     write_if_changed(os.path.join(obj, "toolchain.cmake"), toolchain_file)
-    staging = os.path.join(obj, "staging")
-    if os.path.exists(staging):
-        shutil.rmtree(staging)
+    staging = _emptied_staging(obj)
     commands = [
         [
             "cmake",
             "-S",
-            tree,
+            make.tree.path,
             "-B",
             obj,
             "-G",
@@ -159,10 +167,6 @@ def _cmake_package(target, source, env, make, toolchain_file, staged):
     ]
     run_logged(commands, make.log, cwd=obj, extra_env=sysroot.pkg_config_environment(root) if staged else None)
     _copy_outputs(make, target)
-
-
-def _sysroot(target):
-    return os.path.join(target[0].dir.abspath, "sysroot")
 
 
 def _make_package(target, source, env, make, ahead):
@@ -296,7 +300,7 @@ def CMakePackage(env, name, tree, outputs, cmake_args=(), make_args=(), depends=
     root = env.Dir("sysroot").abspath
     compiler, cppflags, ldflags = sysroot.flags(root, tc, bool(staged))
     compiler, *compiler_flags = compiler.split()
-    launcher = compile_with(env, "", tc.clang).strip()
+    launcher = compile_with(env, "", tc.clang).strip()  # ccache, or nothing
     toolchain_file = CMAKE_TOOLCHAIN.format(
         processor=f"riscv{env['XLEN']}",
         compiler=compiler,
