@@ -11,6 +11,7 @@ that does not validate is not written.
 """
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -40,6 +41,7 @@ from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
 from rvbuild import BUILD_EPOCH, BuildError
 from rvbuild.components import PLURAL_ROLES
+from rvbuild.files import write_if_changed
 from rvbuild.info import words
 
 DOCUMENT = "SPDXRef-DOCUMENT"
@@ -186,11 +188,6 @@ def write(variant, roles, image_depends, path):
             f"the SBOM of {variant.name} is not valid SPDX 2.3 ({len(problems)} problem(s)), so it is not written; "
             f"{where}: {' '.join(first.validation_message.split())} (each package is what env.Describe says of it)"
         )
-    temporary = f"{path}.tmp"
-    try:
-        with open(temporary, "w") as f:
-            write_document_to_stream(spdx, f, validate=False)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    text = io.StringIO()
+    write_document_to_stream(spdx, text, validate=False)
+    write_if_changed(path, text.getvalue())

@@ -26,6 +26,7 @@ import shutil
 
 from build_action import action, label
 from rvbuild import BuildError, hosttools, sysroot
+from rvbuild.files import write_if_changed
 from rvbuild.rootfs import ImageFile
 from rvbuild.toolchain import compile_with, toolchain_files, userspace_toolchain
 
@@ -64,8 +65,7 @@ def _assemble_sysroot(target, source, env, root, wanted):
     sysroot.assemble(root, wanted)
     if not wanted:  # no library any more: no sysroot, no step
         shutil.rmtree(root, ignore_errors=True)
-    with open(target[0].abspath, "w") as listing:  # what the sysroot holds, for what compiles with it
-        listing.write(sysroot.digest(wanted))
+    write_if_changed(target[0].abspath, sysroot.digest(wanted))  # what it holds, for what compiles with it
 
 
 def _sysroot(env, build_dir, depends):
