@@ -13,8 +13,10 @@ creates symlinks that point up or out only after every other member, so nothing 
 through them. On top of that an archive that tries to reach outside fails with one line
 naming it and the member: absolute, `..` or `//` names (checked in tar's listing), hard links
 that tar had to re-root, symlinks that resolve outside the tree once unpacked, and device
-nodes. Files get the time of unpacking (--touch), so a make that already built against an
-older tree rebuilds what changed, and the user's umask (so no setuid bits, even for root).
+nodes. Files get the time of unpacking, so a make that already built against an older tree
+rebuilds what changed, in the order of their times in the archive (a generated file stays newer
+than what it is made from: with tar's --touch, strace's make wrote 682 headers into its sources),
+and the user's umask (so no setuid bits, even for root).
 
 With a store (a writable directory beside the downloads, on the tree's file system), the patched
 tree is unpacked there once, its files made read-only, and each tree is a copy of it made of hard
@@ -46,15 +48,14 @@ from rvbuild.run import run
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
 DECOMPRESSOR = {"-J": "xz", "-j": "bzip2", "-z": "gzip"}  # what tar runs for each flag
 SCRATCH_PREFIX = ".unpack-"
-# Part of a kept tree's name: trees kept before a kept tree's time said when its content was
-# complete are not linked.
-STORE_LAYOUT = "2"
+# Part of a kept tree's name: trees kept before their files' times kept the archive's order are
+# not linked (nor those from before a kept tree's time said when its content was complete).
+STORE_LAYOUT = "3"
 TAR_EXTRACT = [
     "tar",
     "-x",
     "--verbose",
     "--quoting-style=escape",
-    "--touch",
     "--no-same-owner",
     "--no-same-permissions",
     "-f",
@@ -232,6 +233,21 @@ def remove_stale_scratch(parent):
         if dash and pid.isdigit() and _pid_is_running(int(pid)):
             continue
         shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+def _now_in_order(tree):
+    """Give every entry of `tree` a time of now, in the order of the times the archive gave them:
+    newer than anything built from an earlier tree, yet a file generated from another (strace's
+    xlat headers, a configure script) still newer than what it was made from, so that make does
+    not make it again, into the sources."""
+    entries = []
+    for parent, dirs, files in os.walk(tree):
+        entries += [(os.lstat(path).st_mtime_ns, path) for path in (os.path.join(parent, name) for name in dirs + files)]
+    order = {then: rank for rank, then in enumerate(sorted({then for then, _ in entries}))}
+    earliest = time.time_ns() - len(order) * 1000  # a microsecond apart, the last one now
+    for then, path in entries:
+        moment = earliest + order[then] * 1000
+        os.utime(path, ns=(moment, moment), follow_symlinks=False)
 
 
 def _build_in_place(dest, fill, patches, finish=None, replace=True, generate=()):
@@ -447,7 +463,9 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=N
                     raise BuildError(f"dpkg-deb could not read {archive}")
         root = os.path.join(scratch, "archive")
         os.mkdir(root)
-        return _extract(tarball, subdir, root, progress)
+        tree = _extract(tarball, subdir, root, progress)
+        _now_in_order(tree)
+        return tree
 
     if not kept:
         _build_in_place(dest, fill, patches, generate=generate)

@@ -90,6 +90,33 @@ def test_good_archive_arrives_whole_with_fresh_times_and_no_setuid(tmp_path):
     assert sorted(os.listdir(tmp_path / "src")) == ["pkg", "pkg.unpacked"]
 
 
+
+@pytest.mark.parametrize("store", [False, True])
+def test_times_are_fresh_yet_keep_the_archives_order(tmp_path, store):
+    """A header generated from its .in, and listed before it (as in strace's tarball), stays the
+    newer one: make would otherwise write it again, into the sources."""
+
+    def dated(name, mtime):
+        info, data = member(name, b"x\n")
+        info.mtime = mtime
+        return info, data
+
+    archive = make_archive(
+        tmp_path / "pkg-1.0.tar",
+        dated("pkg-1.0/xlat/modes.h", 1670000000),
+        dated("pkg-1.0/xlat/modes.in", 1610000000),
+        dated("pkg-1.0/xlat/gen.sh", 1610000000),
+    )
+    before = time.time_ns() - 10**9
+    tree, kept = tmp_path / "src" / "pkg", tmp_path / "store"
+    kept.mkdir()
+    unpack(archive, str(tree), "pkg-1.0", progress=False, store=str(kept) if store else None, key="k")
+    assert len(os.listdir(kept)) == int(store)
+    times = {name: os.stat(tree / "xlat" / name).st_mtime_ns for name in ("modes.h", "modes.in", "gen.sh")}
+    assert times["modes.h"] > times["modes.in"] == times["gen.sh"] >= before
+    assert EditSearch(str(tree)).found() == []
+
+
 def current_umask():
     mask = os.umask(0)
     os.umask(mask)
