@@ -240,9 +240,8 @@ def _now_in_order(tree):
     newer than anything built from an earlier tree, yet a file generated from another (strace's
     xlat headers, a configure script) still newer than what it was made from, so that make does
     not make it again, into the sources."""
-    entries = []
-    for parent, dirs, files in os.walk(tree):
-        entries += [(os.lstat(path).st_mtime_ns, path) for path in (os.path.join(parent, name) for name in dirs + files)]
+    paths = [os.path.join(parent, name) for parent, dirs, files in os.walk(tree) for name in dirs + files]
+    entries = [(os.lstat(path).st_mtime_ns, path) for path in paths]
     order = {then: rank for rank, then in enumerate(sorted({then for then, _ in entries}))}
     earliest = time.time_ns() - len(order) * 1000  # a microsecond apart, the last one now
     for then, path in entries:

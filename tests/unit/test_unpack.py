@@ -90,7 +90,6 @@ def test_good_archive_arrives_whole_with_fresh_times_and_no_setuid(tmp_path):
     assert sorted(os.listdir(tmp_path / "src")) == ["pkg", "pkg.unpacked"]
 
 
-
 @pytest.mark.parametrize("store", [False, True])
 def test_times_are_fresh_yet_keep_the_archives_order(tmp_path, store):
     """A header generated from its .in, and listed before it (as in strace's tarball), stays the
