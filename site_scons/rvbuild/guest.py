@@ -22,6 +22,11 @@ from rvbuild.fetch import sha256_of
 
 RECORD = "guest.json"
 SSH_WAIT_SECONDS = 180  # a boot under TCG takes 10-30 s, more on a busy machine
+# What the image's rcS prints once Dropbear listens. An ssh tried before the guest's network is up
+# waits in QEMU's user network for its retries (5-6 s after the guest was ready); a guest whose
+# init never says it (an overlay's own rcS) is tried anyway after READY_WAIT_SECONDS.
+READY_LINE = b"rvbuild: SSH server started"
+READY_WAIT_SECONDS = 30
 POWEROFF_SECONDS = 60
 POLL_SECONDS = 0.2
 # QEMU and ssh get SIGTERM when scons dies, even by SIGKILL: nothing outlives it.
@@ -134,10 +139,25 @@ def finish(command, timeout=None, capture_output=False, **popen_args):
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
-def wait_for_ssh(remote, gone, console_log, timeout=SSH_WAIT_SECONDS):
+def _said_ready(console_log):
+    try:
+        with open(console_log, "rb") as f:
+            return READY_LINE in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def wait_for_ssh(remote, gone, console_log, timeout=SSH_WAIT_SECONDS, booting=False):
     """Wait until `remote("true")` (an ssh command line) succeeds; `gone()` says why the guest will
-    never answer (its QEMU ended), or None."""
-    deadline = time.monotonic() + timeout
+    never answer (its QEMU ended), or None. A guest still `booting` is first given the time to say
+    on its console (`console_log`) that its SSH server started."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while booting and not _said_ready(console_log) and time.monotonic() < started + READY_WAIT_SECONDS:
+        if gone():
+            break  # said below
+        interrupt.check("waiting for the guest to boot")
+        time.sleep(POLL_SECONDS / 4)
     while True:
         try:
             if finish(remote("true"), timeout=30, stdin=subprocess.DEVNULL, capture_output=True).returncode == 0:
@@ -163,10 +183,11 @@ def background_console(console_log):
 
 def _stop(process, remote):
     """Power the guest off over SSH (`remote` None: it never answered), or kill its QEMU if it
-    does not stop in time or scons is being stopped (the guest writes to a throwaway snapshot)."""
+    does not stop in time or scons is being stopped. It writes to a throwaway snapshot: its
+    kernel powers off at once, without init's shutdown (2 s of BusyBox's pauses)."""
     if remote and process.poll() is None and not interrupt.requested():
         with contextlib.suppress(subprocess.TimeoutExpired, interrupt.Interrupted):
-            finish(remote("poweroff"), timeout=30, stdin=subprocess.DEVNULL, capture_output=True)
+            finish(remote("poweroff -f"), timeout=30, stdin=subprocess.DEVNULL, capture_output=True)
             process.wait(timeout=POWEROFF_SECONDS)
     if process.poll() is None:
         process.terminate()
@@ -198,7 +219,7 @@ def _own_guest(boot_command, port, remote, console_log):
 
         answered = False
         try:
-            wait_for_ssh(remote, gone, console_log)
+            wait_for_ssh(remote, gone, console_log, booting=True)
             answered = True
             yield
         finally:

@@ -95,7 +95,8 @@ def test_run_boots_a_guest_passes_output_and_status_through_and_leaves_nothing_r
         "rvbuild: `hello; echo to stderr >&2; exit 3` ended with status 3 in the guest",
     ]
     console = read(f"{BUILD}/logs/console.log")
-    assert "rvbuild login:" in console and "reboot: Power down" in console  # powered off, not killed
+    # It waited for the guest to say its SSH server started, and powered it off, not killed it.
+    assert "rvbuild: SSH server started" in console and "reboot: Power down" in console
     assert guests_of_this_build() == [] and not os.path.exists(RECORD)
 
 

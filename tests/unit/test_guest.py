@@ -268,3 +268,21 @@ def test_a_guest_of_its_own_has_its_console_in_the_log_and_none_on_the_terminal(
         stdout, stderr = qemu.communicate(timeout=30)
     assert qemu.returncode != 1, stderr  # it ran until terminated: it took the options
     assert (stdout, log.exists()) == (b"", True)
+
+
+def test_a_booting_guest_is_tried_over_ssh_only_once_its_console_says_its_server_started(tmp_path):
+    log, tried = tmp_path / "console.log", tmp_path / "tried"
+    log.write_bytes(b"Run /sbin/init as init process\n")
+    # The stand-in for ssh notes the console as it was when tried.
+    remote = lambda command: ["sh", "-c", f"cat {log} >> {tried}"]  # noqa: E731
+    with subprocess.Popen(["sh", "-c", f"sleep 0.5; echo '{guest.READY_LINE.decode()}' >> {log}"]) as boot:
+        guest.wait_for_ssh(remote, lambda: None, str(log), booting=True)
+        boot.wait()
+    assert guest.READY_LINE in read_bytes(tried)
+
+
+def test_a_guest_that_never_says_it_is_ready_is_tried_all_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(guest, "READY_WAIT_SECONDS", 0.3)
+    log = tmp_path / "console.log"
+    log.write_bytes(b"an overlay's own rcS\n")
+    guest.wait_for_ssh(lambda command: ["true"], lambda: None, str(log), booting=True)
