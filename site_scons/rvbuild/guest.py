@@ -201,6 +201,7 @@ def _stop(process, remote):
 @contextlib.contextmanager
 def _own_guest(boot_command, port, remote, console_log):
     os.makedirs(os.path.dirname(console_log), exist_ok=True)
+    open(console_log, "wb").close()  # QEMU empties it too, but maybe not before the last boot's is read
     command = DIE_WITH_SCONS + boot_command(port) + background_console(console_log)
     # A session of its own: a Ctrl-C on the terminal is scons' to handle, which then stops the guest.
     with (

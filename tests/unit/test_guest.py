@@ -286,3 +286,14 @@ def test_a_guest_that_never_says_it_is_ready_is_tried_all_the_same(tmp_path, mon
     log = tmp_path / "console.log"
     log.write_bytes(b"an overlay's own rcS\n")
     guest.wait_for_ssh(lambda command: ["true"], lambda: None, str(log), booting=True)
+
+
+def test_the_last_boots_console_does_not_pass_for_this_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(guest, "POWEROFF_SECONDS", 0.1)
+    log, seen = tmp_path / "console.log", tmp_path / "seen"
+    log.write_bytes(guest.READY_LINE + b" (the last boot's)\n")
+    # A stand-in for QEMU: it notes the console as it found it, then boots at once.
+    booting = f"cp {log} {seen}; echo '{guest.READY_LINE.decode()}' >> {log}; sleep 60"
+    with guest._own_guest(lambda port: ["sh", "-c", booting], 2222, lambda command: ["true"], str(log)):
+        pass
+    assert read_bytes(seen) == b""
