@@ -2,14 +2,23 @@
 
 In a git work tree: HEAD, `git status`, and the size and mtime of every file
 status lists (git checks the rest against its index, fast even for a kernel).
-Elsewhere: the path, size and mtime of every file, a walk that costs about a
-second for a kernel tree.
+Elsewhere: the path, type, size and mtime of every entry (and where a symlink
+points), as find lists them: two finds, each over half the tree, started as soon
+as the tree is known (start()), so that they run while scons reads on. Over a
+kernel tree that took 0.94 s as a walk in Python, 0.33 s as one find.
 """
 
 import hashlib
 import os
+import subprocess
+import tempfile
 
+from rvbuild import BuildError, hosttools
 from rvbuild.run import output
+from rvbuild.unpack import balanced
+
+FINDS = 2
+ENTRY = "%p\\0%y %s %T@ %l\\0"  # find -printf: a path, then what it is
 
 
 def _stat_line(path, shown_as):
@@ -20,14 +29,47 @@ def _stat_line(path, shown_as):
     return f"{shown_as} {st.st_mtime_ns} {st.st_size}\n"
 
 
-def _walk(top, root, digest):
-    with os.scandir(top) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name != ".git":
-                    _walk(entry.path, root, digest)
-            else:
-                digest.update(_stat_line(entry.path, os.path.relpath(entry.path, root)).encode())
+class _Listing:
+    """Every entry of the plain tree `path` but its top-level .git, listed by finds running in the
+    background."""
+
+    def __init__(self, path):
+        hosttools.require("find")
+        self.path, self.finds = path, []
+        for group in balanced(path, FINDS):
+            group = [name for name in group if name != ".git"]
+            if group:
+                listed = tempfile.TemporaryFile()
+                finding = subprocess.Popen(
+                    ["find", *group, "-printf", ENTRY], cwd=path, stdout=listed, stdin=subprocess.DEVNULL
+                )
+                self.finds.append((finding, listed))
+
+    def digest(self, digest):
+        entries = []
+        for find, listed in self.finds:
+            if find.wait() != 0:
+                raise BuildError(f"find could not list {self.path} (status {find.returncode})")
+            listed.seek(0)
+            fields = listed.read().split(b"\0")
+            listed.close()
+            entries += zip(fields[0:-1:2], fields[1::2], strict=True)
+        for path, what in sorted(entries):
+            digest.update(b"%s\0%s\0" % (path, what))
+
+
+_started = {}
+
+
+def start(path):
+    """Start listing the tree at `path` (a plain one, not a git work tree) for fingerprint(path)."""
+    path = os.path.abspath(path)
+    if path not in _started and os.path.isdir(path) and not _is_git(path):
+        _started[path] = _Listing(path)
+
+
+def _is_git(path):
+    return os.path.exists(os.path.join(path, ".git"))
 
 
 def _git(path, *args):
@@ -36,7 +78,7 @@ def _git(path, *args):
 
 def fingerprint(path):
     digest = hashlib.sha256()
-    if os.path.exists(os.path.join(path, ".git")):
+    if _is_git(path):
         digest.update(_git(path, "rev-parse", "HEAD"))
         status = _git(path, "status", "--porcelain", "-z", "--untracked-files=all")
         digest.update(status)
@@ -45,5 +87,5 @@ def fingerprint(path):
             if name:
                 digest.update(_stat_line(os.path.join(path, name), name).encode(errors="surrogateescape"))
     else:
-        _walk(path, path, digest)
+        (_started.pop(os.path.abspath(path), None) or _Listing(os.path.abspath(path))).digest(digest)
     return digest.hexdigest()

@@ -19,6 +19,7 @@ DEBIAN_PACKAGE = {
     "cpio": "cpio",
     "patch": "patch",
     "tar": "tar",
+    "find": "findutils",
     "xz": "xz-utils",
     "bzip2": "bzip2",
     "gzip": "gzip",

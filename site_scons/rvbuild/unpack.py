@@ -328,7 +328,7 @@ class EditSearch:
             return
         made = os.stat(record).st_mtime_ns
         self.tree_edited = os.stat(tree).st_mtime_ns > made  # an entry added, removed or renamed at the top
-        for group in _balanced(tree, self.FINDS):
+        for group in balanced(tree, self.FINDS):
             output = tempfile.TemporaryFile()
             command = ["find", *group, "-newer", os.path.abspath(record), "-print0"]
             self.finds.append((subprocess.Popen(command, cwd=tree, stdout=output, stdin=subprocess.DEVNULL), output))
@@ -353,7 +353,7 @@ class EditSearch:
         return f"edited: {' '.join(self.found())}" if self.found() else "as unpacked"
 
 
-def _balanced(tree, count):
+def balanced(tree, count):
     """The top-level entries of `tree` in `count` groups of about the same size (a directory's link
     count, its subdirectories, standing for its size)."""
     groups, loads = [[] for _ in range(count)], [0] * count

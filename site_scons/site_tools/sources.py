@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 from build_action import action, label
 from rvbuild import BuildError, fetch, hosttools, sharing, unpack
+from rvbuild import fingerprint as listing
 from rvbuild.commands import DIR, PATH, Command, Option
 from rvbuild.explain import SUMMARY
-from rvbuild.fingerprint import fingerprint
 
 COMMANDS = [
     Command(
@@ -116,10 +116,24 @@ def FetchSource(env, source):
     return archive
 
 
+class _Identity:
+    """What a tree of the user's own holds, as a Value: its fingerprint is taken (the listing read)
+    only when SCons first needs it, after the components are read."""
+
+    def __init__(self, path, checkout):
+        self.path, self.checkout, self.text = path, checkout, None
+
+    def __str__(self):
+        if self.text is None:
+            fingerprinted = f"local tree {self.path} {listing.fingerprint(self.path)}"
+            self.text = sharing.checkout_relative(fingerprinted, self.checkout)
+        return self.text
+
+
 def LocalTree(env, path):
     path = env.Dir(path).abspath
-    identity = sharing.checkout_relative(f"local tree {path} {fingerprint(path)}", env.Dir("#").abspath)
-    return Tree(path, [env.Value(identity)])
+    identity = env.Value(_Identity(path, env.Dir("#").abspath), name=f"the tree {path}")
+    return Tree(path, [identity])
 
 
 def _patches(env):
@@ -186,6 +200,9 @@ def generate(env):
     _loaded_into = env
     env["dl"] = env.Dir(env["dl"]).abspath  # read in the components' SConscripts, from their own folders
     env.SetDefault(SRC_DIR="#build/src")
+    for key, value in env.Dictionary().items():  # trees of the user's own: listed while scons reads on
+        if key.endswith("_src") and value and isinstance(value, str):
+            listing.start(env.Dir(value).abspath)
     env.Alias("fetch", [])  # even when every component is a tree of the user's own
     env.AddMethod(FetchSource)
     env.AddMethod(SourceTree)

@@ -57,5 +57,5 @@ def test_a_build_stopped_by_a_missing_tool_is_not_summarised_as_up_to_date(proje
         text=True,
         env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
     )
-    assert result.returncode == 2 and "rvbuild: error: missing host tools" in result.stderr
+    assert result.returncode == 2 and "rvbuild: error: missing host tool" in result.stderr
     assert "up to date" not in result.stdout and "nothing to rebuild" not in result.stdout

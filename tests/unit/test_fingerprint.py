@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from rvbuild.fingerprint import fingerprint
+from rvbuild.fingerprint import fingerprint, start
 
 
 def make_tree(path, git):
@@ -41,3 +41,15 @@ def test_git_tree_ignores_a_touch_without_change(tmp_path):
     before = fingerprint(str(tree))
     os.utime(tree / "src/main.c", (1e9, 1e9))
     assert fingerprint(str(tree)) == before
+
+
+def test_a_plain_tree_listed_in_the_background_sees_a_replaced_link(tmp_path):
+    tree = make_tree(tmp_path / "tree", git=False)
+    os.symlink("src/main.c", tree / "link")
+    start(str(tree))  # as when the option names it, before the components are read
+    first = fingerprint(str(tree))
+    assert fingerprint(str(tree)) == first
+    os.unlink(tree / "link")
+    os.symlink("Makefile", tree / "link")
+    start(str(tree))
+    assert fingerprint(str(tree)) != first
