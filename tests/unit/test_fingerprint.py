@@ -53,3 +53,11 @@ def test_a_plain_tree_listed_in_the_background_sees_a_replaced_link(tmp_path):
     os.symlink("Makefile", tree / "link")
     start(str(tree))
     assert fingerprint(str(tree)) != first
+
+
+def test_a_plain_tree_is_the_same_with_a_scratch_file_come_and_gone(tmp_path):
+    tree = make_tree(tmp_path / "tree", git=False)
+    before = fingerprint(str(tree))
+    (tree / "src/conftest.c").write_text("int x;\n")  # as a build writing beside its sources would
+    os.unlink(tree / "src/conftest.c")
+    assert fingerprint(str(tree)) == before
