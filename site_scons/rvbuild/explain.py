@@ -19,6 +19,11 @@ def component_of(path, build_dir="build"):
     return None
 
 
+def _edited_in_own_trees(target):
+    """The files changed in the user's own trees (<component>_src=) that `target` is built from."""
+    return [path for source in target.sources for path in getattr(getattr(source, "value", None), "edited", [])]
+
+
 class Summary:
     def __init__(self):
         self.changed = defaultdict(list)  # target path -> what changed for it
@@ -47,7 +52,7 @@ class Summary:
         causes = [f"{path} added" for path in added] + [f"{path} removed" for path in removed]
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "")
-        causes = self.changed.get(target.path)
+        causes = self.changed.get(target.path) or _edited_in_own_trees(target)
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
         return "its build steps or settings changed" if steps_changed else "its options changed"

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 
 from rvbuild import BuildError, hosttools
+from rvbuild.files import write_if_changed
 from rvbuild.run import output
 from rvbuild.unpack import balanced
 
@@ -49,7 +50,8 @@ class _Listing:
                 )
                 self.finds.append((finding, listed))
 
-    def digest(self, digest):
+    def read(self):
+        """The listing: bytes, one NUL-ended path and one NUL-ended description of it per file, by path."""
         entries = []
         for find, listed in self.finds:
             if find.wait() != 0:
@@ -58,8 +60,7 @@ class _Listing:
             fields = listed.read().split(b"\0")
             listed.close()
             entries += zip(fields[0:-1:2], fields[1::2], strict=True)
-        for path, what in sorted(entries):
-            digest.update(b"%s\0%s\0" % (path, what))
+        return b"".join(b"%s\0%s\0" % entry for entry in sorted(entries))
 
 
 _started = {}
@@ -80,6 +81,46 @@ def _git(path, *args):
     return output(["git", "-C", path, *args], binary=True)
 
 
+def _listing(path):
+    path = os.path.abspath(path)
+    return (_started.pop(path, None) or _Listing(path)).read()
+
+
+def _pairs(listing):
+    fields = listing.split(b"\0")
+    return dict(zip(fields[0:-1:2], fields[1::2], strict=True))
+
+
+_compared = {}
+
+
+def changed_files(path, kept):
+    """(its fingerprint, the files changed since its listing was kept in the file `kept`) of the
+    plain tree at `path`; the new listing is kept in its place. The files are those written, added
+    or removed, sorted; none for a tree seen for the first time, or for a git work tree. Asked
+    again in the same run (another variant), the same answer."""
+    if _is_git(path):
+        return fingerprint(path), []
+    if (path, kept) not in _compared:
+        listing = _listing(path)
+        try:
+            with open(kept, "rb") as f:
+                before = f.read()
+        except FileNotFoundError:
+            before = None
+        changed = []
+        if before != listing:
+            os.makedirs(os.path.dirname(kept), exist_ok=True)
+            write_if_changed(kept, listing)
+        if before not in (None, listing):
+            old, new = _pairs(before), _pairs(listing)
+            changed = sorted(
+                name.decode(errors="replace") for name in old.keys() | new.keys() if old.get(name) != new.get(name)
+            )
+        _compared[path, kept] = hashlib.sha256(listing).hexdigest(), changed
+    return _compared[path, kept]
+
+
 def fingerprint(path):
     digest = hashlib.sha256()
     if _is_git(path):
@@ -90,6 +131,5 @@ def fingerprint(path):
             name = entry[3:].decode(errors="surrogateescape")
             if name:
                 digest.update(_stat_line(os.path.join(path, name), name).encode(errors="surrogateescape"))
-    else:
-        (_started.pop(os.path.abspath(path), None) or _Listing(os.path.abspath(path))).digest(digest)
-    return digest.hexdigest()
+        return digest.hexdigest()
+    return hashlib.sha256(_listing(path)).hexdigest()

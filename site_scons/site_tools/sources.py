@@ -15,9 +15,11 @@ stops the build, naming what was edited and how to build it: as <component>_src=
 
 A user working on a component points it at their own tree with <component>_src=DIR: then
 the nodes are one Value holding the tree's fingerprint,
-so an edit there reruns the component's make, and nothing is hashed file by file.
+so an edit there reruns the component's make, and nothing is hashed file by file; the
+build's summary names the files changed since the last build (kept in build/.local-trees/).
 """
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -118,21 +120,25 @@ def FetchSource(env, source):
 
 class _Identity:
     """What a tree of the user's own holds, as a Value: its fingerprint is taken (the listing read)
-    only when SCons first needs it, after the components are read."""
+    only when SCons first needs it, after the components are read. `edited`: its files changed
+    since the last build listed it (rvbuild.explain names them)."""
 
-    def __init__(self, path, checkout):
-        self.path, self.checkout, self.text = path, checkout, None
+    def __init__(self, path, checkout, kept):
+        self.path, self.checkout, self.kept, self.text, self.edited = path, checkout, kept, None, []
 
     def __str__(self):
         if self.text is None:
-            fingerprinted = f"local tree {self.path} {listing.fingerprint(self.path)}"
-            self.text = sharing.checkout_relative(fingerprinted, self.checkout)
+            digest, changed = listing.changed_files(self.path, self.kept)
+            paths = [os.path.join(self.path, name) for name in changed]
+            self.edited = [path.removeprefix(self.checkout.rstrip("/") + "/") for path in paths]
+            self.text = sharing.checkout_relative(f"local tree {self.path} {digest}", self.checkout)
         return self.text
 
 
 def LocalTree(env, path):
     path = env.Dir(path).abspath
-    identity = env.Value(_Identity(path, env.Dir("#").abspath), name=f"the tree {path}")
+    kept = env.File(f"#build/.local-trees/{hashlib.sha256(path.encode()).hexdigest()[:16]}").abspath
+    identity = env.Value(_Identity(path, env.Dir("#").abspath, kept), name=f"the tree {path}")
     return Tree(path, [identity])
 
 

@@ -82,8 +82,9 @@ def test_hello_source_rebuilds_hello_and_image(project):
 
 def test_component_source_edit_rebuilds_it_and_its_dependents(project):
     project.edit("fixtures/fake-dropbear/version.h", lambda text: text.replace("fake", "fake2"))
-    _, components, _ = project.build()
+    _, components, output = project.build()
     assert components == {"dropbear", "rootfs"}
+    assert "rvbuild: rebuilt dropbear (fixtures/fake-dropbear/version.h changed)" in output
 
 
 def test_userspace_flags_rebuild_userspace_only(project):

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from rvbuild.fingerprint import fingerprint, start
+from rvbuild import fingerprint as fingerprint_module
+from rvbuild.fingerprint import changed_files, fingerprint, start
 
 
 def make_tree(path, git):
@@ -61,3 +62,17 @@ def test_a_plain_tree_is_the_same_with_a_scratch_file_come_and_gone(tmp_path):
     (tree / "src/conftest.c").write_text("int x;\n")  # as a build writing beside its sources would
     os.unlink(tree / "src/conftest.c")
     assert fingerprint(str(tree)) == before
+
+
+def test_the_files_changed_since_the_last_listing_are_named(tmp_path):
+    tree, kept = make_tree(tmp_path / "tree", git=False), str(tmp_path / "kept" / "tree.listing")
+    first, changed = changed_files(str(tree), kept)
+    assert changed == [] and first == fingerprint(str(tree))  # seen for the first time
+    (tree / "src/main.c").write_text("int main(void) { return 1; }\n")
+    (tree / "src/new.c").write_text("int x;\n")
+    os.unlink(tree / "Makefile")
+    fingerprint_module._compared.clear()  # as in the next run
+    second, changed = changed_files(str(tree), kept)
+    assert changed == ["Makefile", "src/main.c", "src/new.c"] and second != first
+    fingerprint_module._compared.clear()
+    assert changed_files(str(tree), kept) == (second, [])
