@@ -306,10 +306,10 @@ def record_path(tree):
     return f"{tree}.unpacked"
 
 
-def _write_record(tree, key, made_ns):
+def _write_record(tree, key, made_ns, owner=""):
     record = record_path(tree)
     with open(f"{record}.tmp", "w") as f:
-        f.write(key + "\n")
+        f.write(f"{key}\n{owner}\n")
     os.utime(f"{record}.tmp", ns=(made_ns, made_ns))
     os.replace(f"{record}.tmp", record)
 
@@ -368,12 +368,22 @@ def balanced(tree, count):
 _searches_started = {}
 
 
-def start_edit_searches(src_dir):
+def _owner(record):
+    with contextlib.suppress(OSError, IndexError):
+        with open(record) as f:
+            return f.read().split("\n")[1]
+    return ""
+
+
+def start_edit_searches(src_dir, unused=()):
     """Start looking for edits in every tree of `src_dir` that has a record, at once, so that the
-    searches run while scons reads the components; edit_search(tree) hands each out."""
+    searches run while scons reads the components; edit_search(tree) hands each out. Not in the
+    trees whose record names an owner in `unused` (the <component>_src options given: the
+    component builds from the user's own tree)."""
     for name in os.listdir(src_dir) if os.path.isdir(src_dir) else []:
-        if name.endswith(".unpacked"):
-            tree = os.path.join(src_dir, name.removesuffix(".unpacked"))
+        record = os.path.join(src_dir, name)
+        if name.endswith(".unpacked") and _owner(record) not in unused:
+            tree = record.removesuffix(".unpacked")
             _searches_started[tree] = EditSearch(tree)
 
 
@@ -432,15 +442,16 @@ def host_tools(archive, inner=None, patches=(), generate=()):
     ]
 
 
-def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=None, key="", generate=()):
+def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=None, key="", generate=(), owner=""):
     """Make `dest` the tree `subdir` of `archive` with `patches` applied, then the command `generate`
     run in it (autoreconf, for a tree that comes without its configure).
 
-    `inner` names a tarball inside a Debian binary package, for kernels shipped
-    as linux-source-X.deb. `store`: where the trees are kept to be linked (module docstring), each
+    `inner` names a tarball inside a Debian binary package, for kernels shipped as
+    linux-source-X.deb. `store`: where the trees are kept to be linked (module docstring), each
     under `dest`'s name and a digest of `key`, which names what goes into it (sha256, patches).
-    A `dest` edited since it was unpacked is left as it is: this raises TreeEdited.
-    """
+    A `dest` edited since it was unpacked is left as it is: this raises TreeEdited. `owner`,
+    recorded beside the tree, is the option that builds its component from a tree of the user's
+    own instead (start_edit_searches)."""
     kept = None
     if store and _store_usable(store, dest):
         digest = hashlib.sha256(f"{STORE_LAYOUT} {key}".encode()).hexdigest()[:16]
@@ -468,9 +479,9 @@ def unpack(archive, dest, subdir, inner=None, patches=(), progress=True, store=N
 
     if not kept:
         _build_in_place(dest, fill, patches, generate=generate)
-        _write_record(dest, key, time.time_ns())
+        _write_record(dest, key, time.time_ns(), owner)
         return
     if not os.path.isdir(kept):
         _build_in_place(kept, fill, patches, finish=_seal, replace=False, generate=generate)
     _build_in_place(dest, lambda scratch: _linked_copy(kept, scratch), ())
-    _write_record(dest, key, os.stat(kept).st_mtime_ns)
+    _write_record(dest, key, os.stat(kept).st_mtime_ns, owner)

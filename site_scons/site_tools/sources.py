@@ -73,7 +73,7 @@ def _unpack(target, source, env, sha256, how, local_option):
     if sha256:
         fetch.verify(source[0].abspath, sha256)  # the cached file may have changed since
     try:
-        unpack.unpack(source[0].abspath, target[0].dir.abspath, progress=env["progress"], **how)
+        unpack.unpack(source[0].abspath, target[0].dir.abspath, progress=env["progress"], owner=local_option, **how)
     except unpack.TreeEdited as edited:
         raise BuildError(_edited_tree(edited, local_option)) from None
 

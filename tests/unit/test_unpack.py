@@ -18,7 +18,8 @@ import time
 import pytest
 
 from rvbuild import BuildError
-from rvbuild.unpack import EditSearch, TreeEdited, unpack
+from rvbuild import unpack as unpack_module
+from rvbuild.unpack import EditSearch, TreeEdited, start_edit_searches, unpack
 
 SITE_SCONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "site_scons")
 
@@ -406,3 +407,13 @@ def test_a_tree_unpacked_in_place_finds_what_was_added_and_removed(tmp_path):
     dest.mkdir()  # what scons leaves of a deleted tree before it unpacks it again
     unpack(str(archive), str(dest), "pkg-1.0", progress=False)
     assert everything_below(dest) == ["a", "a/x.h", "b", "b/y.h"]
+
+
+def test_no_look_for_edits_in_a_tree_whose_component_builds_from_the_users_own(tmp_path):
+    src = tmp_path / "src"
+    archive = make_archive(tmp_path / "pkg.tar", member("pkg-1.0/first", b"x"))
+    unpack(archive, str(src / "linux-1"), "pkg-1.0", progress=False, owner="linux_src")
+    unpack(archive, str(src / "busybox-1"), "pkg-1.0", progress=False, owner="busybox_src")
+    start_edit_searches(str(src), ["linux_src"])
+    assert sorted(os.path.basename(tree) for tree in unpack_module._searches_started) == ["busybox-1"]
+    unpack_module._searches_started.clear()
