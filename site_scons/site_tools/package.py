@@ -341,21 +341,25 @@ def MakePackage(env, name, tree, outputs, make_args=(), inputs=(), toolchain="ke
     return _declare(env, name, _make_package, tree, outputs, [*inputs, *files, *early], *settings, ahead=False)
 
 
-def _tic(target, source, env, terminals):
+def _tic(target, source, env, description, terminals):
     output = os.path.dirname(os.path.dirname(target[0].abspath))
     run_logged(
-        [["tic", "-x", "-o", output, "-e", ",".join(terminals), source[0].abspath]],
+        [["tic", "-x", "-o", output, "-e", ",".join(terminals), description]],
         env.File("$LOG_DIR/tic.log").abspath,
     )
 
 
-def Terminfo(env, description, terminals):
-    """The terminfo entries of `terminals` compiled from `description` (a terminfo source, ncurses'
-    misc/terminfo.src) by the host's tic, as terminfo/<initial>/<name>: the directory layout that
-    ncurses reads."""
+def Terminfo(env, tree, description, terminals):
+    """The terminfo entries of `terminals` compiled from `description`, a terminfo source in `tree`
+    (ncurses' misc/terminfo.src), by the host's tic, as terminfo/<initial>/<name>: the directory
+    layout that ncurses reads."""
     hosttools.require("tic")
     targets = [env.File(f"terminfo/{name[0]}/{name}") for name in terminals]
-    return env.Command(targets, description, action(_tic, label(env, "TIC", "$TARGET.dir.dir"), terminals=terminals))
+    # A file of a tree to be unpacked is no node of its own: SCons would look for it before the
+    # unpack and remember it missing. The tree's nodes stand for its content.
+    description = os.path.join(tree.path, description)
+    run_tic = action(_tic, label(env, "TIC", "$TARGET.dir.dir"), description=description, terminals=terminals)
+    return env.Command(targets, tree.nodes, run_tic)
 
 
 def generate(env):

@@ -77,20 +77,24 @@ class Project:
         return self.scons("-q", "image", *args, check=False).returncode == 0
 
 
-def fake_dropbear_release(project):
-    """The fake Dropbear tree as the release tarball it stands for: (file name, its bytes)."""
-    name = "dropbear-2022.83"
+# The fake trees that tests fetch and unpack for real, as their release tarballs are named.
+RELEASES = {"dropbear": "dropbear-2022.83.tar.bz2", "ncurses": "ncurses-6.4.tar.gz"}
+
+
+def fake_release(project, component):
+    """A component's fake tree as the release tarball it stands for: (file name, its bytes)."""
+    filename = RELEASES[component]
     data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w:bz2") as tar:
-        tar.add(project.file("fixtures/fake-dropbear"), arcname=name)
-    return f"{name}.tar.bz2", data.getvalue()
+    with tarfile.open(fileobj=data, mode=f"w:{filename.rsplit('.', 1)[1]}") as tar:
+        tar.add(project.file(f"fixtures/{FAKES[component]}"), arcname=filename.split(".tar.")[0])
+    return filename, data.getvalue()
 
 
-def fetch_dropbear_from(project, url, body):
-    """Have the project's Dropbear fetched from `url` (serving `body`) instead of its real release."""
+def fetch_from(project, component, url, body):
+    """Have the project's `component` fetched from `url` (serving `body`) instead of its real release."""
     sha256 = hashlib.sha256(body).hexdigest()
     project.edit(
-        "components/dropbear/SConscript",
+        f"components/{component}/SConscript",
         lambda text: re.sub(
             r"sha256=\"[0-9a-f]+\",.*?debian=Debian\([^)]*\)",
             f"sha256={sha256!r}, urls=[{url!r}]",

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from fake_project import FAKES, Project, SlowServer, copy_project, fake_dropbear_release, fetch_dropbear_from
+from fake_project import FAKES, Project, SlowServer, copy_project, fake_release, fetch_from
 from helpers import ROOT
 from rvbuild.steps import LINE
 
@@ -44,9 +44,9 @@ def fetched(tmp_path_factory):
         options=["firmware=bbl", f"riscv_pk_url={riscv_pk}", f"dl={cache}"],
     )
     project.edit("components/bbl/SConscript", lambda text: re.sub(r'commit="[0-9a-f]{40}"', f'commit="{commit}"', text))
-    filename, body = fake_dropbear_release(project)
+    filename, body = fake_release(project, "dropbear")
     server = SlowServer(filename, body)
-    fetch_dropbear_from(project, server.url, body)
+    fetch_from(project, "dropbear", server.url, body)
     project.fetch_output = project.scons("fetch").stdout
     project.cache, project.commit, project.riscv_pk, project.dropbear_url = cache, commit, riscv_pk, server.url
     yield project

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from fake_project import FAKES, Project, SlowServer, copy_project, fake_dropbear_release, fetch_dropbear_from
+from fake_project import FAKES, Project, SlowServer, copy_project, fake_release, fetch_from
 
 OUTPUTS = ["dropbear/dropbear", "hello/hello", "rootfs/rootfs.ext4"]
 # The folder each step writes into: its file system is the one that fills up.
@@ -51,10 +51,10 @@ def project(tmp_path_factory):
     if subprocess.run([*namespace(), "true"], capture_output=True).returncode != 0:
         pytest.skip("this machine allows no private mount namespace (unshare)")
     path = tmp_path_factory.mktemp("full-disk")
-    served = SlowServer(*fake_dropbear_release(Project(copy_project(str(path / "release")))))
+    served = SlowServer(*fake_release(Project(copy_project(str(path / "release"))), "dropbear"))
     built = Project(copy_project(str(path / "project")), local={n: f for n, f in FAKES.items() if n != "dropbear"})
     built.options.append(f"dl={built.file('dl')}")
-    fetch_dropbear_from(built, served.url, served.body)
+    fetch_from(built, "dropbear", served.url, served.body)
     built.build()
     built.reference = {output: open(built.file(f"build/rv64/{output}"), "rb").read() for output in OUTPUTS}
     yield built

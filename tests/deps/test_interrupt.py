@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from fake_project import FAKES, Project, SlowServer, copy_project, fake_dropbear_release, fetch_dropbear_from
+from fake_project import FAKES, Project, SlowServer, copy_project, fake_release, fetch_from
 
 DROPBEAR = "dropbear-2022.83"
 PAUSE = "fixtures/fake-dropbear/pause"
@@ -51,9 +51,9 @@ def digest(path):
 class KilledBuild(Project):
     def __init__(self, path):
         super().__init__(path, local={name: fake for name, fake in FAKES.items() if name != "dropbear"})
-        filename, body = fake_dropbear_release(self)
+        filename, body = fake_release(self, "dropbear")
         self.server = SlowServer(filename, body)
-        fetch_dropbear_from(self, self.server.url, body)
+        fetch_from(self, "dropbear", self.server.url, body)
         with open(self.file("components/dropbear/0001-version.patch"), "w") as f:
             f.write(
                 '--- a/version.h\n+++ b/version.h\n@@ -1 +1 @@\n-#define FAKE_DROPBEAR_VERSION "2022.83-fake"\n'

@@ -1,8 +1,9 @@
 """Source trees are unpacked once into the download cache's store and linked into each checkout
 (rvbuild.unpack): a checkout that shares the downloads links them, and a tree linked back from the
-store, older than what was built from another one, still rebuilds what it feeds.
+store, older than what was built from another one, still rebuilds what it feeds; a file of a tree
+unpacked in the same build feeds its step.
 
-Real scons on the fake trees, with the fake Dropbear fetched from a local HTTP server and unpacked
+Real scons on the fake trees, with the fake Dropbear (or ncurses) fetched from a local HTTP server and unpacked
 for real. About 5 s.
 """
 
@@ -11,7 +12,7 @@ import shutil
 
 import pytest
 
-from fake_project import FAKES, Project, SlowServer, copy_project, fake_dropbear_release, fetch_dropbear_from
+from fake_project import FAKES, Project, SlowServer, copy_project, fake_release, fetch_from
 
 TREE = "build/src/dropbear-2022.83"
 PATCH = """--- a/version.h
@@ -27,7 +28,7 @@ class DropbearFetched(Project):
         super().__init__(
             copy_project(path), local={n: f for n, f in FAKES.items() if n != "dropbear"}, options=[f"dl={dl}"]
         )
-        fetch_dropbear_from(self, server.url, server.body)
+        fetch_from(self, "dropbear", server.url, server.body)
 
     def dropbear(self):
         with open(self.file("build/rv64/dropbear/dropbear"), "rb") as f:
@@ -37,7 +38,7 @@ class DropbearFetched(Project):
 @pytest.fixture
 def server(tmp_path):
     project = Project(copy_project(str(tmp_path / "release")))
-    served = SlowServer(*fake_dropbear_release(project))
+    served = SlowServer(*fake_release(project, "dropbear"))
     yield served
     served.close()
 
@@ -128,3 +129,20 @@ def test_a_file_added_to_a_tree_stops_the_build_and_the_tree_is_never_replaced(t
     assert result.returncode == 2 and f"{TREE}/notes.txt was edited" in result.stderr
     assert os.path.exists(project.file(f"{TREE}/notes.txt"))
     assert not project.up_to_date()
+
+
+def test_a_file_of_a_tree_unpacked_in_the_same_build_feeds_its_step(tmp_path):
+    # ncurses' terminfo entries are compiled from its misc/terminfo.src, which exists only once the
+    # tree is unpacked, after scons has read the build.
+    served = SlowServer(*fake_release(Project(copy_project(str(tmp_path / "release"))), "ncurses"))
+    local = {name: fake for name, fake in FAKES.items() if name != "ncurses"}
+    project = Project(copy_project(str(tmp_path / "a")), local=local, options=[f"dl={tmp_path / 'dl'}"])
+    fetch_from(project, "ncurses", served.url, served.body)
+    os.unlink(project.file("components/ncurses/lib_gen-without-process-id.patch"))  # for the real tree
+    try:
+        labels, _, output = project.build()
+    finally:
+        served.close()
+    assert "UNPACK   build/src/ncurses-6.4" in output and "TIC" in labels, output
+    assert os.path.getsize(project.file("build/rv64/ncurses/terminfo/v/vt100")) > 0
+    assert project.up_to_date()
