@@ -168,10 +168,8 @@ def wire(found, parts, built, chain=()):
     chain = (*chain, found.name)
     depends = {}
     for entry in found.depends:
-        if entry in PLURAL_ROLES:
-            named = [c for c in listed(parts) if c.role == PLURAL_ROLES[entry]]
-        else:
-            named = [c for c in listed(parts) if entry in (c.name, c.role)][:1]
+        named = _named(entry, parts)
+        if entry not in PLURAL_ROLES:
             if not named:
                 raise BuildError(
                     f"{' -> '.join(chain)}: {found.directory} depends on {entry!r}, which is not in this image"
@@ -191,6 +189,18 @@ def wire(found, parts, built, chain=()):
         except BuildError as error:  # this variant cannot build what `found` needs
             raise DependencyError(f"{' -> '.join((*chain, named[0].name))}: {error}") from None
     return depends
+
+
+def _named(entry, parts):
+    """The components a DEPENDS entry names: all of a plural role's, or the one of that name or role."""
+    if entry in PLURAL_ROLES:
+        return [c for c in listed(parts) if c.role == PLURAL_ROLES[entry]]
+    return [c for c in listed(parts) if entry in (c.name, c.role)][:1]
+
+
+def reaches(found, parts, role):
+    """Whether `found` is of `role` or depends on one, through its DEPENDS and theirs."""
+    return found.role == role or any(reaches(c, parts, role) for e in found.depends for c in _named(e, parts))
 
 
 class DependencyError(BuildError):

@@ -10,13 +10,19 @@ options (Value nodes, which SCons decides on without asking the deciders).
 import os
 from collections import defaultdict
 
+from rvbuild.bisect import STEPS
+
 
 def component_of(path, build_dir="build"):
-    """build/<variant>/<component>/... -> (variant, component); unpacked sources, toolchains -> None."""
+    """build/<variant>/<component>/... -> (variant, component), and a step of `scons bisect`'s
+    build/<variant>/bisect/steps/<component>/... -> (<variant>/bisect/steps, component); unpacked
+    sources, toolchains -> None."""
     parts = os.path.normpath(path).split(os.sep)
-    if parts[0] == build_dir and len(parts) > 3 and parts[1] not in ("src", "toolchains"):
-        return parts[1], parts[2]
-    return None
+    if parts[0] != build_dir or len(parts) < 4 or parts[1] in ("src", "toolchains"):
+        return None
+    if "/".join(parts[2:4]) == STEPS and len(parts) > 5:
+        return "/".join(parts[1:4]), parts[4]
+    return parts[1], parts[2]
 
 
 def _edited_in_own_trees(target):

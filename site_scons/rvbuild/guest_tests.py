@@ -124,6 +124,17 @@ def load(directory):
     return [parse(os.path.join(directory, name)) for name in names]
 
 
+def chosen(directory, name=""):
+    """The tests in `directory`, or only the one called `name`."""
+    tests = load(directory)
+    if not name:
+        return tests
+    named = [test for test in tests if test.name == name]
+    if not named:
+        raise BuildError(f"no guest test {name!r} in {directory}; choose one of: {', '.join(t.name for t in tests)}")
+    return named
+
+
 @dataclasses.dataclass
 class Outcome:
     test: GuestTest

@@ -104,3 +104,10 @@ def distcc_hosts(value):
             f"by spaces, e.g. distcc_hosts='build1/8 build2/8 localhost/2'"
         )
     return value
+
+
+def runs(value):
+    """A whole number of verdicts, 1 or more."""
+    if not str(value).isdigit() or int(value) < 1:
+        raise BuildError(f"runs={value} is not a number of runs; use 1 or more, e.g. runs=3")
+    return int(value)

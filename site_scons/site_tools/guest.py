@@ -7,7 +7,9 @@ or else boot one in the background for as long as they need it (rvbuild.guest). 
 cmd=, a test file it cannot read) fails before anything builds.
 """
 
+import json
 import sys
+import time
 
 import SCons.Script
 import SCons.Script.Main
@@ -16,6 +18,9 @@ from build_action import action
 from rvbuild import BuildError, guest, guest_tests, hosttools, qemu
 from rvbuild.commands import PATH, Command, Option
 from rvbuild.explain import SUMMARY
+from rvbuild.files import write_if_changed
+
+VERDICT = "verdict.json"
 
 
 def _check_guest(env):
@@ -34,7 +39,11 @@ def _check_run(env):
 
 def _check_test(env):
     _check_guest(env)
-    guest_tests.load(env.Dir(env["guest_tests"]).path)
+    _tests(env)
+
+
+def _tests(env):
+    return guest_tests.chosen(env.Dir(env["guest_tests"]).path, env["test"])
 
 
 COMMANDS = [
@@ -55,6 +64,7 @@ COMMANDS = [
 ]
 OPTIONS = [
     Option("cmd", "the command `scons run` runs in the guest, e.g. cmd='uname -a'"),
+    Option("test", "the one guest test `scons test` runs, by name (<name>.test in guest_tests=); all when empty"),
     # A PATH, checked when `scons test` runs: a copy of the project may have no tests.
     Option("guest_tests", "folder of the guest tests `scons test` runs (<name>.test files)", "tests/guest", kind=PATH),
 ]
@@ -86,10 +96,21 @@ def _connected(env, machine):
     )
 
 
+def _write_verdict(env, passed, started, answered, **facts):
+    """build/<variant>/verdict.json: what the last `scons run` or `scons test` concluded, and how long
+    its guest took to answer and the command or tests to run (`started`, `answered`: monotonic times)."""
+    seconds = dict(boot_seconds=round(answered - started, 2), test_seconds=round(time.monotonic() - answered, 2))
+    verdict = dict(passed=passed, **facts, **seconds)
+    write_if_changed(env.File(f"#build/$VARIANT/{VERDICT}").abspath, json.dumps(verdict, indent=1) + "\n")
+
+
 def _run(target, source, env, machine):
     _close_build_summary()
+    started = time.monotonic()
     with _connected(env, machine) as remote:
+        answered = time.monotonic()
         status = guest.finish(remote(env["cmd"])).returncode
+    _write_verdict(env, status == 0, started, answered, status=status)
     if status:
         print(f"rvbuild: `{env['cmd']}` ended with status {status} in the guest", file=sys.stderr, flush=True)
         # A failed action makes scons exit with 2, whatever the status it gives (convert_to_BuildError);
@@ -100,20 +121,23 @@ def _run(target, source, env, machine):
 
 def _test(target, source, env, machine):
     _close_build_summary()
-    variant, tests = env["VARIANT"], guest_tests.load(env.Dir(env["guest_tests"]).path)
+    variant, tests = env["VARIANT"], _tests(env)
     chosen = [test for test in tests if test.is_for(variant)]
     skipped = [test for test in tests if test not in chosen]
     for test in skipped:
         print(guest_tests.skipped(test), flush=True)
     outcomes = []
+    started = answered = time.monotonic()
     if chosen:
         with _connected(env, machine) as remote:
+            answered = time.monotonic()
             for test in chosen:
                 outcomes.append(guest_tests.run(test, remote))
                 print(guest_tests.report(outcomes[-1]), flush=True)
     report = env.File("#build/$VARIANT/guest-tests.xml")
     guest_tests.write_junit(report.abspath, variant, outcomes, skipped)
     failed = [outcome.test.name for outcome in outcomes if not outcome.passed]
+    _write_verdict(env, not failed, started, answered, failed=failed)
     if failed:
         raise BuildError(
             f"{len(failed)} of {len(outcomes)} guest tests failed on {variant} ({', '.join(failed)}); "

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from helpers import ROOT
 from rvbuild import lock
 
 # Would rebuild the userland and the image, were the run not stopped first.
@@ -206,3 +207,41 @@ def test_tools_of_later_steps_are_checked_before_anything_builds(project, tmp_pa
     )
     line = fails_in_one_line(result)
     assert line == f"rvbuild: error: missing host tool {tool}: run ./setup, or apt-get install {package}"
+
+
+@pytest.fixture(scope="module")
+def kernel_history(tmp_path_factory):
+    """A git tree of two commits, HEAD~1 and HEAD, standing for a kernel's."""
+    tree = tmp_path_factory.mktemp("kernel-history")
+    git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    for n in (1, 2):
+        (tree / "Makefile").write_text(f"# {n}\n")
+        subprocess.run([*git, "add", "Makefile"], check=True)
+        subprocess.run([*git, "commit", "-qm", str(n)], check=True)
+    return str(tree)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["test=hello"], "scons bisect needs both ends: add good=<commit that passes> bad=<commit that fails>"),
+        (["good=HEAD~1", "bad=HEAD"], "one guest test or one command: add test=NAME or cmd=..."),
+        (["good=HEAD~1", "bad=HEAD", "cmd=true", "test=hello"], "one guest test or one command"),
+        (["good=HEAD~1", "bad=HEAD", f"guest_tests={ROOT}/tests/guest", "test=nosuch"], "no guest test 'nosuch' in"),
+        (["good=HEAD~1", "bad=HEAD", "cmd=true", "runs=0"], "runs=0 is not a number of runs; use 1 or more"),
+        (["good=nosuch", "bad=HEAD", "cmd=true"], "good=nosuch names no commit of "),
+        (["good=HEAD", "bad=HEAD~1", "cmd=true"], "good=HEAD is not an ancestor of bad=HEAD~1 in "),
+        (["good=HEAD~1", "bad=HEAD", "cmd=true", "linux_src=fixtures"], "linux_src=fixtures is not a git work tree"),
+        (["good=HEAD~1", "bad=HEAD", "cmd=true", "variant=rv64,rv32"], "scons bisect takes one variant"),
+    ],
+)
+def test_bad_bisection_fails_in_one_line_before_anything_builds(project, kernel_history, args, says):
+    other_options = [option for option in project.options if not option.startswith("linux_src=")]
+    result = subprocess.run(
+        [sys.executable, "-m", "SCons", "-Q", "bisect", *other_options, f"linux_src={kernel_history}", *args],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+    )
+    assert says in fails_in_one_line(result)
