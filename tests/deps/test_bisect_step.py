@@ -1,7 +1,7 @@
 """A step of `scons bisect` (bisect_step=1) builds the kernel and what it reaches apart, in
 build/rv64/bisect/steps, and shares the rest with the variant's build; a kernel option that does
 not stick there is reported, not fatal. Real scons on the fake trees; the bisection itself, which
-boots, is in tests/real/test_bisect.py."""
+boots, is in tests/real/test_kernel_bisection.py."""
 
 import re
 
