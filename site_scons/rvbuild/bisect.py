@@ -104,7 +104,7 @@ class Bisection:
         self.report = os.path.join(self.dir, "bisect.json")
         self.image = os.path.join(root, "build", variant, STEPS, kernel_name, "Image")
         self.verdict_file = os.path.join(root, "build", variant, "verdict.json")
-        self.good, self.bad = ends(user_tree, good, bad, "linux_src")
+        self.good, self.bad = ends(user_tree, good, bad, f"{kernel_name}_src")
         self.git = Git(self.clone)
         self.state = None
 
@@ -172,8 +172,13 @@ class Bisection:
     # -- one commit
 
     def _tested(self, commit, role):
-        """The step of `commit` in `role`, from the record or else built and tested now."""
-        done = [step for step in self._steps() if step.commit == commit and step.role == role]
+        """The step of `commit` in `role`, from the record or else built and tested now. An end
+        that could not be judged is tried again: it stopped the bisection, and no skip was given."""
+        done = [
+            step
+            for step in self._steps()
+            if step.commit == commit and step.role == role and (step.verdict != SKIP or role == "step")
+        ]
         if done:
             return done[-1]
         self._checkout(commit)
