@@ -209,7 +209,8 @@ def generate(env):
     env.SetDefault(SRC_DIR="#build/src")
     for key, value in env.Dictionary().items():  # trees of the user's own: listed while scons reads on
         if key.endswith("_src") and value and isinstance(value, str):
-            listing.start(env.Dir(value).abspath)
+            env[key] = env.Dir(value).abspath  # as given from here, not from a component's folder
+            listing.start(env[key])
     env.Alias("fetch", [])  # even when every component is a tree of the user's own
     env.AddMethod(FetchSource)
     env.AddMethod(SourceTree)

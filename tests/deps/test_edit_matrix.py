@@ -25,6 +25,12 @@ def test_nothing_changed_means_nothing_runs(project):
     assert f"rvbuild: nothing to rebuild; {project.component_count()} up to date" in output
 
 
+def test_a_tree_of_your_own_given_by_a_relative_path_is_the_same_tree(project):
+    relative = [option.replace(f"={project.path}/", "=") for option in project.options]
+    assert relative != project.options
+    assert scons("-q", "image", *relative, cwd=project.path, check=False).returncode == 0
+
+
 def test_kernel_option_rebuilds_kernel_and_firmware_only(project):
     """... and remakes the out-of-tree modules against the new kernel; their bytes, and the
     kernel's modules, are unchanged, so the image is not rebuilt."""
