@@ -36,3 +36,10 @@ def test_test_modules_have_names_of_their_own():
     """pytest imports test modules by their file name: two tiers' test_x.py stop the suite at collection."""
     names = [os.path.basename(path) for path in glob.glob(f"{ROOT}/tests/*/test_*.py")]
     assert sorted({name for name in names if names.count(name) > 1}) == []
+
+
+def test_site_tools_hide_no_module_of_pythons_own():
+    """SCons imports each site tool as a top-level module of its name: a tool called bisect.py took
+    the place of Python's bisect, and every download (urllib) failed."""
+    tools = {os.path.basename(path)[:-3] for path in glob.glob(f"{ROOT}/site_scons/site_tools/*.py")}
+    assert sorted(tools & sys.stdlib_module_names) == []
