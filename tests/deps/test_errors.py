@@ -232,7 +232,7 @@ def kernel_history(tmp_path_factory):
         (["good=HEAD~1", "bad=HEAD", "cmd=true", "runs=0"], "runs=0 is not a number of runs; use 1 or more"),
         (["good=nosuch", "bad=HEAD", "cmd=true"], "good=nosuch names no commit of "),
         (["good=HEAD", "bad=HEAD~1", "cmd=true"], "good=HEAD is not an ancestor of bad=HEAD~1 in "),
-        (["good=HEAD~1", "bad=HEAD", "cmd=true", "linux_src=fixtures"], "/fixtures is not a git work tree; scons bisect"),
+        (["good=HEAD~1", "bad=HEAD", "cmd=true", "linux_src=fixtures"], "/fixtures is not a git work tree"),
         (["good=HEAD~1", "bad=HEAD", "cmd=true", "variant=rv64,rv32"], "scons bisect takes one variant"),
     ],
 )
