@@ -1,7 +1,9 @@
 """A cheap fingerprint of a local source tree: it changes whenever a file in it changes.
 
 In a git work tree: HEAD, `git status`, and the size and mtime of every file
-status lists (git checks the rest against its index, fast even for a kernel).
+status lists (git checks the rest against its index, fast even for a kernel);
+the files changed since the last build are those whose entries changed, and
+those in which HEAD moved.
 Elsewhere: the path, type, size and mtime of every file (and where a symlink
 points; not directories, whose times a build's scratch files would change), as
 find lists them: two finds, each over half the tree, started as soon as the tree
@@ -92,17 +94,44 @@ def _pairs(listing):
 
 
 _compared = {}
+HEAD = b"/HEAD"  # a git tree's listing: its commit, under a name no file in it can have
+
+
+def _git_listing(path):
+    """A git work tree's fingerprint, and its listing: HEAD, then each file `git status` lists and
+    its size and mtime (git checks the rest against its index, fast even for a kernel)."""
+    head = _git(path, "rev-parse", "HEAD")
+    status = _git(path, "status", "--porcelain", "-z", "--untracked-files=all")
+    digest = hashlib.sha256(head + status)
+    entries = [(HEAD, head.strip())]
+    for entry in status.split(b"\0"):
+        name = entry[3:].decode(errors="surrogateescape")
+        if name:
+            line = _stat_line(os.path.join(path, name), name).encode(errors="surrogateescape")
+            digest.update(line)
+            entries.append((entry[3:], line.rstrip(b"\n")))
+    return digest.hexdigest(), b"".join(b"%s\0%s\0" % entry for entry in sorted(entries))
+
+
+def _changed_between(path, old, new):
+    """The files in which two commits of the git tree at `path` differ (none if one is gone)."""
+    try:
+        return _git(path, "diff", "--name-only", "-z", old.decode(), new.decode()).split(b"\0")[:-1]
+    except BuildError:
+        return []
 
 
 def changed_files(path, kept):
     """(its fingerprint, the files changed since its listing was kept in the file `kept`) of the
-    plain tree at `path`; the new listing is kept in its place. The files are those written, added
-    or removed, sorted; none for a tree seen for the first time, or for a git work tree. Asked
-    again in the same run (another variant), the same answer."""
-    if _is_git(path):
-        return fingerprint(path), []
+    tree at `path`; the new listing is kept in its place. The files are those written, added or
+    removed (in a git tree, also those in which its HEAD moved), sorted; none for a tree seen for
+    the first time. Asked again in the same run (another variant), the same answer."""
     if (path, kept) not in _compared:
-        listing = _listing(path)
+        if _is_git(path):
+            digest, listing = _git_listing(path)
+        else:
+            listing = _listing(path)
+            digest = hashlib.sha256(listing).hexdigest()
         try:
             with open(kept, "rb") as f:
                 before = f.read()
@@ -114,22 +143,17 @@ def changed_files(path, kept):
             write_if_changed(kept, listing)
         if before not in (None, listing):
             old, new = _pairs(before), _pairs(listing)
-            changed = sorted(
-                name.decode(errors="replace") for name in old.keys() | new.keys() if old.get(name) != new.get(name)
-            )
-        _compared[path, kept] = hashlib.sha256(listing).hexdigest(), changed
+            names = {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+            if HEAD in names:
+                names.remove(HEAD)
+                if old.get(HEAD) and new.get(HEAD):
+                    names.update(_changed_between(path, old[HEAD], new[HEAD]))
+            changed = sorted(name.decode(errors="replace") for name in names)
+        _compared[path, kept] = digest, changed
     return _compared[path, kept]
 
 
 def fingerprint(path):
-    digest = hashlib.sha256()
     if _is_git(path):
-        digest.update(_git(path, "rev-parse", "HEAD"))
-        status = _git(path, "status", "--porcelain", "-z", "--untracked-files=all")
-        digest.update(status)
-        for entry in status.split(b"\0"):
-            name = entry[3:].decode(errors="surrogateescape")
-            if name:
-                digest.update(_stat_line(os.path.join(path, name), name).encode(errors="surrogateescape"))
-        return digest.hexdigest()
+        return _git_listing(path)[0]
     return hashlib.sha256(_listing(path)).hexdigest()

@@ -76,3 +76,24 @@ def test_the_files_changed_since_the_last_listing_are_named(tmp_path):
     assert changed == ["Makefile", "src/main.c", "src/new.c"] and second != first
     fingerprint_module._compared.clear()
     assert changed_files(str(tree), kept) == (second, [])
+
+
+def test_the_files_changed_in_a_git_tree_are_named_also_when_its_head_moves(tmp_path):
+    tree, kept = make_tree(tmp_path / "tree", git=True), str(tmp_path / "kept" / "tree.listing")
+    git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    first, changed = changed_files(str(tree), kept)
+    assert changed == [] and first == fingerprint(str(tree))
+    (tree / "src/main.c").write_text("int main(void) { return 1; }\n")
+    fingerprint_module._compared.clear()  # as in the next run
+    edited, changed = changed_files(str(tree), kept)
+    assert changed == ["src/main.c"] and edited != first
+    subprocess.run([*git, "commit", "-qam", "edit"], check=True)
+    (tree / "notes.txt").write_text("new\n")
+    fingerprint_module._compared.clear()
+    committed, changed = changed_files(str(tree), kept)
+    assert changed == ["notes.txt", "src/main.c"] and committed == fingerprint(str(tree))  # HEAD moved over main.c
+    subprocess.run([*git, "checkout", "-q", "HEAD~1"], check=True)
+    fingerprint_module._compared.clear()
+    assert changed_files(str(tree), kept)[1] == ["src/main.c"]
+    fingerprint_module._compared.clear()
+    assert changed_files(str(tree), kept)[1] == []
