@@ -103,7 +103,7 @@ class Bisection:
         self.clone = os.path.join(self.dir, "src", pinned_name)
         self.report = os.path.join(self.dir, "bisect.json")
         self.image = os.path.join(root, "build", variant, STEPS, kernel_name, "Image")
-        self.verdict_file = os.path.join(root, "build", variant, "verdict.json")
+        self.verdict_file = os.path.join(root, "build", variant, guest.VERDICT)
         self.good, self.bad = ends(user_tree, good, bad, f"{kernel_name}_src")
         self.git = Git(self.clone)
         self.state = None

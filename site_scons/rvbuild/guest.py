@@ -21,6 +21,7 @@ from rvbuild import BuildError, interrupt, qemu
 from rvbuild.fetch import sha256_of
 
 RECORD = "guest.json"
+VERDICT = "verdict.json"  # what the last `scons run` or `scons test` concluded, beside RECORD
 SSH_WAIT_SECONDS = 180  # a boot under TCG takes 10-30 s, more on a busy machine
 # What the image's rcS prints once Dropbear listens. An ssh tried before the guest's network is up
 # waits in QEMU's user network for its retries (5-6 s after the guest was ready); a guest whose

@@ -20,8 +20,6 @@ from rvbuild.commands import PATH, Command, Option
 from rvbuild.explain import SUMMARY
 from rvbuild.files import write_if_changed
 
-VERDICT = "verdict.json"
-
 
 def _check_guest(env):
     hosttools.require(env["QEMU"], "ssh", "setpriv")
@@ -101,7 +99,7 @@ def _write_verdict(env, passed, started, answered, **facts):
     its guest took to answer and the command or tests to run (`started`, `answered`: monotonic times)."""
     seconds = dict(boot_seconds=round(answered - started, 2), test_seconds=round(time.monotonic() - answered, 2))
     verdict = dict(passed=passed, **facts, **seconds)
-    write_if_changed(env.File(f"#build/$VARIANT/{VERDICT}").abspath, json.dumps(verdict, indent=1) + "\n")
+    write_if_changed(env.File(f"#build/$VARIANT/{guest.VERDICT}").abspath, json.dumps(verdict, indent=1) + "\n")
 
 
 def _run(target, source, env, machine):
