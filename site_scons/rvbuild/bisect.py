@@ -2,11 +2,10 @@
 between good= and bad=, at which a guest test (test=) or command (cmd=) fails.
 
 The user's tree is only read. The steps check out commits in a clone of rvbuild's own that shares
-its objects (git clone --shared), build/<variant>/bisect/src/<the pinned tree's folder>, and build
-with bisect_step=1: the kernel and what reaches it in build/<variant>/bisect/steps, each step on the
-last one's objects, the rest shared with the variant. The clone lies as far from the steps' kernel
-objects as the pinned tree from the variant's: ccache, which hashes paths relative to the objects'
-folder, then finds what the pinned tree's build compiled.
+its objects (git clone --shared), build/<variant>/bisect/tree, and build with bisect_step=1: the
+kernel and what reaches it in build/<variant>/bisect/steps, each step on the last one's objects,
+the rest shared with the variant. The first step finds in ccache what the pinned tree's build
+compiled, as any tree of the user's does (site_tools/kbuild.py).
 
 A step is two kinds of scons run: `scons image` (a failed build: git's skip), then `scons test` or
 `scons run` runs= times, each in a guest of its own (a guest that did not answer, or verdicts that
@@ -94,17 +93,18 @@ def ends(tree, good, bad, option):
 
 
 class Bisection:
-    def __init__(self, root, variant, user_tree, pinned_name, kernel_name, good, bad, verdict, runs, options):
+    def __init__(self, root, variant, user_tree, kernel_name, good, bad, verdict, runs, options):
         """`verdict`: ("test", name) or ("cmd", command line); `options`: the command line's other
         options, for each step's scons."""
         self.root, self.variant, self.runs = root, variant, runs
         self.user_tree, self.verdict, self.options = os.path.abspath(user_tree), verdict, options
         self.dir = os.path.join(root, "build", variant, "bisect")
-        self.clone = os.path.join(self.dir, "src", pinned_name)
+        self.clone = os.path.join(self.dir, "tree")
         self.report = os.path.join(self.dir, "bisect.json")
         self.image = os.path.join(root, "build", variant, STEPS, kernel_name, "Image")
         self.verdict_file = os.path.join(root, "build", variant, guest.VERDICT)
-        self.good, self.bad = ends(user_tree, good, bad, f"{kernel_name}_src")
+        self.tree_option = f"{kernel_name}_src"
+        self.good, self.bad = ends(user_tree, good, bad, self.tree_option)
         self.git = Git(self.clone)
         self.state = None
 
@@ -234,7 +234,7 @@ class Bisection:
             step.reason = f"the verdicts disagree: {step.votes.count('fail')} of {len(step.votes)} failed"
 
     def _scons(self, command, log, mode):
-        options = {**self.options, "linux_src": self.clone, "bisect_step": "1", "wait": "1"}
+        options = {**self.options, self.tree_option: self.clone, "bisect_step": "1", "wait": "1"}
         args = [sys.executable, "-m", "SCons", *command, *(f"{name}={value}" for name, value in options.items())]
         os.makedirs(os.path.dirname(log), exist_ok=True)
         with open(log, mode) as output:

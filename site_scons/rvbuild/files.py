@@ -46,6 +46,19 @@ def prepared_objdir(obj, settings):
     return obj
 
 
+def link_entries(tree, links, skip=()):
+    """Make `links` a folder of symbolic links to the entries at the top of `tree`, but `skip`."""
+    wanted = {name: os.path.join(tree, name) for name in os.listdir(tree) if name not in skip}
+    os.makedirs(links, exist_ok=True)
+    for name in os.listdir(links):
+        path = os.path.join(links, name)
+        if not os.path.islink(path) or os.readlink(path) != wanted.get(name):
+            os.remove(path)
+    for name, target in wanted.items():
+        if not os.path.lexists(os.path.join(links, name)):
+            os.symlink(target, os.path.join(links, name))
+
+
 def copy_if_changed(src, dest):
     """Copy `src` to `dest` unless they are already equal; True if copied."""
     if os.path.exists(dest) and filecmp.cmp(src, dest, shallow=False):

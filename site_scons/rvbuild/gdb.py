@@ -6,11 +6,14 @@ import signal
 
 GDB = "gdb-multiarch"
 
-# vmlinux-gdb.py beside build/<variant>-debug/linux/vmlinux, which gdb runs when it loads vmlinux:
-# it runs the kernel's own loader, made by `make scripts_gdb` in obj/, as a file of its own (gdb's
-# `source` would leave it this file's __file__), so that it finds its modules beside it.
-SCRIPTS_LOADER = """\
-# Written by rvbuild: the kernel's gdb scripts (lx-dmesg, lx-symbols, ...), from its build in obj/.
+
+def scripts_loader(obj):
+    """vmlinux-gdb.py beside build/<variant>-debug/linux/vmlinux, which gdb runs when it loads
+    vmlinux: it runs the kernel's own loader, made by `make scripts_gdb` in `obj` (relative to it),
+    as a file of its own (gdb's `source` would leave it this file's __file__), so that it finds its
+    modules beside it."""
+    return f"""\
+# Written by rvbuild: the kernel's gdb scripts (lx-dmesg, lx-symbols, ...), from its build in {obj}/.
 import os
 import runpy
 import sys
@@ -18,8 +21,8 @@ import sys
 import gdb
 
 runpy.run_path(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "obj", "vmlinux-gdb.py"),
-    init_globals={"gdb": gdb, "sys": sys},
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), {obj!r}, "vmlinux-gdb.py"),
+    init_globals={{"gdb": gdb, "sys": sys}},
 )
 """
 

@@ -239,7 +239,6 @@ class Machine:
     vmlinux: object
     gdb_scripts: list  # vmlinux-gdb.py of a debug=1 kernel, or none
     debug: bool
-    kernel_tree: object = None  # the kernel's source tree (a Tree of the sources tool), for `scons bisect`
 
     def firmware_arguments(self, env):
         return [env.subst(arg, source=[self.firmware]) for arg in self.firmware_args]

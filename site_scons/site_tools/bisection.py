@@ -1,9 +1,9 @@
 """SCons tool: `scons bisect` (rvbuild.bisect), and bisect_step=1, the layout of its steps' builds
 (SConstruct's build_variant).
 
-env.BisectTargets(machine) takes what env.BootTargets takes (rvbuild.qemu.Machine): its kernel tree
-is the user's git tree (linux_src=), read here, and names the folder of the clone that the steps
-build. The bisection runs scons for each step, so this one neither waits for nor holds the lock.
+env.BisectTargets() declares `scons bisect`, which reads no component: the kernel tree is the user's
+git tree (<kernel component>_src=). The bisection runs scons for each step, so this one neither
+waits for nor holds the lock.
 """
 
 import SCons.Script
@@ -42,6 +42,7 @@ COMMANDS = [
         "build/<variant>/bisect/",
         one_variant=True,
         waits=False,
+        reads_components=False,
         check=_check,
     ),
 ]
@@ -51,15 +52,15 @@ OPTIONS = [
     Option("runs", "for scons bisect: verdicts per commit, which must agree", "1", check=checked.runs),
     Option(
         "bisect_step",
-        "build, boot or test the commit scons bisect last checked out: with linux_src=build/<variant>/bisect/src/"
-        "<tree>, in build/<variant>/bisect/steps",
+        "build, boot or test the commit scons bisect last checked out: with linux_src=build/<variant>/bisect/tree, "
+        "in build/<variant>/bisect/steps",
         False,
         kind=BOOL,
     ),
 ]
 
 
-def _bisect(target, source, env, machine):
+def _bisect(target, source, env):
     SUMMARY.cancel()
     arguments = SCons.Script.ARGUMENTS
     kernel_option = f"{env['KERNEL_COMPONENT']}_src"
@@ -67,7 +68,6 @@ def _bisect(target, source, env, machine):
         root=env.Dir("#").abspath,
         variant=env["VARIANT"],
         user_tree=env[kernel_option],
-        pinned_name=machine.kernel_tree.name,
         kernel_name=env["KERNEL_COMPONENT"],
         good=env["good"],
         bad=env["bad"],
@@ -79,8 +79,8 @@ def _bisect(target, source, env, machine):
     return 0
 
 
-def BisectTargets(env, machine):
-    env.AlwaysBuild(env.Alias("bisect", [], action(_bisect, machine=machine)))
+def BisectTargets(env):
+    env.AlwaysBuild(env.Alias("bisect", [], action(_bisect)))
 
 
 def generate(env):

@@ -30,7 +30,7 @@ from build_action import action, label
 from rvbuild import BUILD_EPOCH, BuildError, bisect, gdb, hosttools, kconfig, lock, modules, toolchain
 from rvbuild import options as checked
 from rvbuild.commands import BOOL, Command, Option
-from rvbuild.files import copy_if_changed, prepared_objdir, write_if_changed
+from rvbuild.files import copy_if_changed, link_entries, prepared_objdir, write_if_changed
 from rvbuild.run import RUN_TOOLS, run_logged
 from rvbuild.toolchain import compile_with, host_compiler
 
@@ -107,15 +107,31 @@ def _modules_install(env, tree, obj, staging, **module):
 
 @dataclasses.dataclass(frozen=True)
 class Kernel:
-    """What the kernel's steps are given: its tree, log, config fragments, and whether it is built
-    for debugging (debug=1)."""
+    """What the kernel's steps are given: its tree, the folder it is built in (_work_dir), its log,
+    config fragments, and whether it is built for debugging (debug=1)."""
 
     tree: object
+    work: str
     log: str
     fragments: list
     debug: bool
     kept: str  # the fragment `scons linux-menuconfig` keeps
     bisecting: bool = False  # a step of `scons bisect`: options that do not stick are reported only
+
+    @property
+    def obj(self):
+        return os.path.join(self.work, "obj")
+
+    @property
+    def source(self):
+        """The tree as make is pointed at it: src/, links to the tree's entries (but .git: Kbuild
+        would see a git tree of links as all changed)."""
+        return os.path.join(self.work, "src")
+
+    def source_dir(self):
+        """self.source, its links brought up to date."""
+        link_entries(self.tree.path, self.source, skip=[".git"])
+        return self.source
 
     def ccache_environment(self):
         # Debug info names the directory a file was compiled in, where gdb looks for its source: a
@@ -125,23 +141,37 @@ class Kernel:
     def prepared(self, directory):
         """`directory` (obj/, kconfig/), emptied first if it was built from another tree: Kbuild
         tracks its command lines, not which tree its sources came from."""
-        return prepared_objdir(directory, f"tree {self.tree.content()}\n")
+        return prepared_objdir(directory, f"tree {self.tree.content() or self.tree.path}\n")
+
+    def run(self, commands):
+        """run_logged, and a failure names the tree's files, not their links."""
+        try:
+            run_logged(commands, self.log, extra_env=self.ccache_environment())
+        except BuildError as error:
+            said = str(error).replace(self.source + "/", self.tree.path + "/")
+            raise BuildError(said.replace("../src/", self.tree.path + "/")) from None
 
 
-def _objdir(target):
-    return os.path.join(target[0].dir.abspath, "obj")
+def _work_dir(env, tree):
+    """The folder the kernel is built in: obj/, kconfig/, menuconfig/, modules-install/ and src/,
+    which make is pointed at. Kbuild hands the compiler absolute paths, which ccache (base_dir: the
+    checkout) hashes relative to obj/, taking the shorter of the path through src/'s links and the
+    real one: ../src/ is shorter than any real path outside. So every tree's compiles are alike to
+    ccache, wherever it is: the pinned tree's, a tree of the user's (linux_src=), the bisection's
+    clone. A tree of the user's is built in local/, so that the pinned tree's objects stay."""
+    return env.Dir(".").abspath if tree.content() else env.Dir("local").abspath
 
 
 def _merge_config(target, source, env, kernel):
     """allnoconfig with the fragments' values (later fragments winning), in kconfig/. As the kernel's
     merge_config.sh -n does, minus its shell loops, and with our make variables (HOSTCC through
     ccache), which it would not pass to its make."""
-    tree = kernel.tree.path
-    scratch = kernel.prepared(os.path.join(target[0].dir.abspath, "kconfig"))
+    tree = kernel.source_dir()
+    scratch = kernel.prepared(os.path.join(kernel.work, "kconfig"))
     wanted = kconfig.requested(kernel.fragments)
     allconfig = os.path.join(scratch, "fragments.config")
     write_if_changed(allconfig, "".join(kconfig.line(name, value) + "\n" for name, value in wanted.items()))
-    run_logged([_make(env, tree, scratch, f"KCONFIG_ALLCONFIG={allconfig}", "allnoconfig")], kernel.log)
+    kernel.run([_make(env, tree, scratch, f"KCONFIG_ALLCONFIG={allconfig}", "allnoconfig")])
     merged = os.path.join(scratch, ".config")
     misses = kconfig.not_stuck(wanted, kconfig.read(merged))
     if misses and kernel.bisecting:  # a commit of another time: its Kconfig may lack or rename them
@@ -150,7 +180,7 @@ def _merge_config(target, source, env, kernel):
         raise BuildError(
             f"kernel options did not stick: {kconfig.describe(misses)}; "
             f"check their spelling and what they depend on (`make O={scratch} menuconfig` "
-            f"in {tree}, then search with /)"
+            f"in {kernel.tree.path}, then search with /)"
         )
     with open(merged) as f:
         write_if_changed(target[0].abspath, f.read())
@@ -163,14 +193,10 @@ def _release(obj):
 
 
 def _build_kernel(target, source, env, kernel):
-    obj, tree = kernel.prepared(_objdir(target)), kernel.tree.path
+    obj, tree = kernel.prepared(kernel.obj), kernel.source_dir()
     copy_if_changed(source[0].abspath, os.path.join(obj, ".config"))
-    staging = os.path.join(target[0].dir.abspath, "modules-install")
-    run_logged(
-        [_make(env, tree, obj, "Image", "modules"), _modules_install(env, tree, obj, staging)],
-        kernel.log,
-        extra_env=kernel.ccache_environment(),
-    )
+    staging = os.path.join(kernel.work, "modules-install")
+    kernel.run([_make(env, tree, obj, "Image", "modules"), _modules_install(env, tree, obj, staging)])
     image, vmlinux, archive, release_file = target
     for built, node in zip([f"arch/{env['KERNEL_ARCH']}/boot/Image", "vmlinux"], [image, vmlinux], strict=True):
         copy_if_changed(os.path.join(obj, built), node.abspath)
@@ -179,30 +205,25 @@ def _build_kernel(target, source, env, kernel):
     write_if_changed(release_file.abspath, release + "\n")
 
 
-def _kconfig_scratch(source):
-    return os.path.join(source[0].dir.abspath, "menuconfig")
-
-
 def _menuconfig(target, source, env, kernel):
-    scratch = _kconfig_scratch(source)
-    command = _make(env, kernel.tree.path, scratch, "menuconfig", ccache=False)
+    scratch = os.path.join(kernel.work, "menuconfig")
+    command = _make(env, kernel.source_dir(), scratch, "menuconfig", ccache=False)
     header = f"Kept by `scons linux-menuconfig` for {env['VARIANT']}"
     print(kconfig.configure_interactively(command, source[0].abspath, scratch, kernel.kept, header))
 
 
 def _savedefconfig(target, source, env, kernel):
-    scratch = _kconfig_scratch(source)
+    scratch = os.path.join(kernel.work, "menuconfig")
     os.makedirs(scratch, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(scratch, ".config"))
-    run_logged([_make(env, kernel.tree.path, scratch, "savedefconfig", ccache=False)], kernel.log)
+    kernel.run([_make(env, kernel.source_dir(), scratch, "savedefconfig", ccache=False)])
     with open(os.path.join(scratch, "defconfig")) as f:
         print(f"{f.read()}(the minimal config, against the kernel's defaults: {scratch}/defconfig)")
 
 
-def _build_gdb_scripts(target, source, env, kernel):
-    make = _make(env, kernel.tree.path, _objdir(target), "scripts_gdb")
-    run_logged([make], kernel.log, extra_env=kernel.ccache_environment())
-    write_if_changed(target[0].abspath, gdb.SCRIPTS_LOADER)
+def _build_gdb_scripts(target, source, env, kernel, loader):
+    kernel.run([_make(env, kernel.source_dir(), kernel.obj, "scripts_gdb")])
+    write_if_changed(target[0].abspath, loader)
 
 
 def LinuxKernel(env, tree, fragments, debug=False):
@@ -214,12 +235,13 @@ def LinuxKernel(env, tree, fragments, debug=False):
         fragments = [*fragments, kept]
     fragments = [env.File(fragment).srcnode() for fragment in fragments]
     kconfig.requested([fragment.abspath for fragment in fragments])  # a line that is not Kconfig fails here
+    log = env.File("$LOG_DIR/linux.log").abspath
+    work = _work_dir(env, tree)
+    given = Kernel(tree, work, log, [f.abspath for f in fragments], debug, kept, env["bisect_step"])
     compiler = env.Value(
         f"{toolchain.compiler_version(env['KERNEL_CROSS'] + 'gcc')} "
-        f"{sorted(_make_variables(env, tree.path, env.Dir('obj').abspath, ccache=False).items())}"
+        f"{sorted(_make_variables(env, given.source, given.obj, ccache=False).items())}"
     )
-    log = env.File("$LOG_DIR/linux.log").abspath
-    given = Kernel(tree, log, [f.abspath for f in fragments], debug, kept, env["bisect_step"])
     config = env.Command(
         "kernel.config", fragments + tree.nodes + [compiler], action(_merge_config, label(env, "KCONFIG"), kernel=given)
     )
@@ -229,7 +251,7 @@ def LinuxKernel(env, tree, fragments, debug=False):
         config + tree.nodes + [compiler],
         action(_build_kernel, label(env, "LINUX"), kernel=given),
     )
-    env.Clean(kernel, [env.Dir("obj"), env.Dir("kconfig"), env.Dir("menuconfig"), env.Dir("modules-install")])
+    env.Clean(kernel, [env.Dir(work).Dir(name) for name in ("obj", "kconfig", "menuconfig", "modules-install", "src")])
     if debug:  # its debug info names this checkout's directories, and its gdb scripts need obj/
         env.NoCache(config, kernel)
     env.AlwaysBuild(env.Alias("linux-menuconfig", config, action(_menuconfig, kernel=given)))
@@ -241,14 +263,15 @@ def LinuxKernel(env, tree, fragments, debug=False):
         modules=archive,
         release=release,
         gdb_scripts=[],
-        kbuild=KernelBuild(tree, env.Dir("obj").abspath, list(kernel) + config + tree.nodes + [compiler]),
+        kbuild=KernelBuild(given.source, given.obj, list(kernel) + config + tree.nodes + [compiler]),
     )
     if not debug:
         return built
+    loader = gdb.scripts_loader(os.path.relpath(given.obj, env.Dir(".").abspath))
     scripts = env.Command(
         "vmlinux-gdb.py",
-        config + tree.nodes + [compiler, env.Value(gdb.SCRIPTS_LOADER)],
-        action(_build_gdb_scripts, label(env, "GDB"), kernel=given),
+        config + tree.nodes + [compiler, env.Value(loader)],
+        action(_build_gdb_scripts, label(env, "GDB"), kernel=given, loader=loader),
     )
     env.Requires(scripts, kernel)  # one make at a time in obj/
     env.NoCache(scripts)
@@ -257,10 +280,11 @@ def LinuxKernel(env, tree, fragments, debug=False):
 
 @dataclasses.dataclass(frozen=True)
 class KernelBuild:
-    """What an out-of-tree module is built against: the kernel's source tree, its obj/ directory,
-    and the nodes it depends on (the kernel's outputs, so its make is over before a module's)."""
+    """What an out-of-tree module is built against: the kernel's tree as make is pointed at it, its
+    obj/ directory, and the nodes it depends on (the kernel's outputs, so its make is over before a
+    module's)."""
 
-    tree: object
+    source: str
     obj: str
     nodes: list
 
@@ -272,7 +296,7 @@ def _build_module(target, source, env, kernel, name, directory, files, log):
     for relative, path in wanted.items():
         copy_if_changed(path, os.path.join(copy, relative))
     staging = os.path.join(target[0].dir.abspath, "install")
-    tree = kernel.tree.path
+    tree = kernel.source
     run_logged(
         [
             _make(env, tree, kernel.obj, "modules", module=copy),

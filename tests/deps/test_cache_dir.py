@@ -59,7 +59,7 @@ def test_identical_clone_retrieves_everything_and_builds_on_from_there(team):
     clone = team.clone("identical")
     built, retrieved, output = build(clone)
     assert (built, retrieved) == (set(), EVERYTHING)
-    assert not os.path.exists(clone.file("build/rv64/linux/obj"))  # no make ran
+    assert not os.path.exists(clone.file("build/rv64/linux/local/obj"))  # no make ran
     assert "linux (not built yet; from cache_dir)" in output
     for artifact in ("linux/Image", "opensbi/fw_payload.elf", "busybox/busybox", "hello/hello", "rootfs/rootfs.ext4"):
         with (

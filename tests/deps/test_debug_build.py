@@ -24,9 +24,11 @@ def test_debug_builds_the_kernel_and_its_firmware_in_their_own_directory(project
     )
     assert "CONFIG_GDB_SCRIPTS=y" in read(project, "build/rv64-debug/linux/kernel.config")
     assert "CONFIG_GDB_SCRIPTS" not in read(project, "build/rv64/linux/kernel.config")
-    # The kernel's gdb scripts, and beside vmlinux the file through which gdb loads them.
-    assert read(project, "build/rv64-debug/linux/obj/ran.log") == "vmlinux\nscripts_gdb\n"
-    assert '"obj", "vmlinux-gdb.py"' in read(project, "build/rv64-debug/linux/vmlinux-gdb.py")
+    # The kernel's gdb scripts, and beside vmlinux the file through which gdb loads them (the fake
+    # kernel is a tree of the user's own: built in local/obj/).
+    assert read(project, "build/rv64-debug/linux/local/obj/ran.log") == "vmlinux\nscripts_gdb\n"
+    assert "'local/obj', \"vmlinux-gdb.py\"" in read(project, "build/rv64-debug/linux/vmlinux-gdb.py")
+    assert "fake gdb scripts" in read(project, "build/rv64-debug/linux/local/obj/vmlinux-gdb.py")
 
 
 def test_switching_debug_off_and_on_again_rebuilds_nothing(project):
