@@ -10,6 +10,7 @@ options (Value nodes, which SCons decides on without asking the deciders).
 import os
 from collections import defaultdict
 
+from rvbuild import unpack
 from rvbuild.bisect import STEPS
 
 
@@ -25,9 +26,14 @@ def component_of(path, build_dir="build"):
     return parts[1], parts[2]
 
 
-def _edited_in_own_trees(target):
-    """The files changed in the user's own trees (<component>_src=) that `target` is built from."""
-    return [path for source in target.sources for path in getattr(getattr(source, "value", None), "edited", [])]
+def _is_pinned_tree(path):
+    """Whether `path` is a tree rvbuild unpacked (a dependency's folder: the tree's anchor file's)."""
+    return os.path.exists(unpack.record_path(path))
+
+
+def _own_trees(target):
+    """The user's own trees (<component>_src=: rvbuild's Values of them) that `target` is built from."""
+    return [source.value for source in target.sources if hasattr(getattr(source, "value", None), "edited")]
 
 
 class Summary:
@@ -55,10 +61,13 @@ class Summary:
             return "not built yet"
         # A dependency list that grew or shrank (a package selected or left out) shifts the others:
         # SCons then compares each with the one that used to be at its place, so say what came and went.
+        pinned = [os.path.dirname(path) for path in added if _is_pinned_tree(os.path.dirname(path))]
+        if pinned or any(_is_pinned_tree(os.path.dirname(path)) for path in removed):  # a tree of the user's
+            return f"now built from {(pinned or [tree.path for tree in _own_trees(target)] or ['another tree'])[0]}"
         causes = [f"{path} added" for path in added] + [f"{path} removed" for path in removed]
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "")
-        causes = self.changed.get(target.path) or _edited_in_own_trees(target)
+        causes = self.changed.get(target.path) or [path for tree in _own_trees(target) for path in tree.edited]
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "") + " changed"
         return "its build steps or settings changed" if steps_changed else "its options changed"

@@ -146,3 +146,12 @@ def test_a_file_of_a_tree_unpacked_in_the_same_build_feeds_its_step(tmp_path):
     assert "UNPACK   build/src/ncurses-6.4" in output and "TIC" in labels, output
     assert os.path.getsize(project.file("build/rv64/ncurses/terminfo/v/vt100")) > 0
     assert project.up_to_date()
+
+
+def test_the_summary_says_which_tree_a_component_is_now_built_from(tmp_path, server):
+    project = DropbearFetched(str(tmp_path / "a"), server, tmp_path / "dl")
+    project.build()
+    mine = tmp_path / "my-dropbear"
+    shutil.copytree(project.file(TREE), mine, symlinks=True)
+    assert f"dropbear (now built from {mine})" in project.build(f"dropbear_src={mine}")[2]
+    assert f"dropbear (now built from {TREE})" in project.build()[2]
