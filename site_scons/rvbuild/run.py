@@ -6,6 +6,7 @@ import os
 import shlex
 import signal
 import subprocess
+import tempfile
 import time
 
 from rvbuild import BUILD_EPOCH, BuildError, interrupt, jobserver, progress
@@ -23,15 +24,34 @@ def tail(path, lines=25):
 def output(command, binary=False):
     """The standard output of `command`; if it cannot run or fails, a BuildError naming it
     and quoting the last line it wrote to stderr."""
-    shown = shlex.join(command)
-    try:
-        result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL)
-    except OSError as error:
-        raise BuildError(f"could not run `{shown}`: {error.strerror}") from None
-    if result.returncode != 0:
-        said = result.stderr.decode(errors="replace").strip().splitlines()
-        raise BuildError(f"`{shown}` failed (status {result.returncode})" + (f": {said[-1]}" if said else ""))
-    return result.stdout if binary else result.stdout.decode(errors="replace")
+    return Started(command).output(binary)
+
+
+class Started:
+    """`command` started at once, in the background (in `cwd`); output() waits for it: what
+    output(command) says."""
+
+    def __init__(self, command, cwd=None):
+        self.command, self.out, self.err = command, tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        try:
+            self.process = subprocess.Popen(
+                command, cwd=cwd, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL
+            )
+        except OSError as error:
+            raise BuildError(f"could not run `{shlex.join(command)}`: {error.strerror}") from None
+
+    def output(self, binary=False):
+        status = self.process.wait()
+        with self.out, self.err:
+            self.out.seek(0)
+            self.err.seek(0)
+            if status != 0:
+                said = self.err.read().decode(errors="replace").strip().splitlines()
+                raise BuildError(
+                    f"`{shlex.join(self.command)}` failed (status {status})" + (f": {said[-1]}" if said else "")
+                )
+            result = self.out.read()
+        return result if binary else result.decode(errors="replace")
 
 
 def _die_with_scons(stop_signal):
