@@ -128,6 +128,11 @@ class Kernel:
         would see a git tree of links as all changed)."""
         return os.path.join(self.work, "src")
 
+    @property
+    def menuconfig_dir(self):
+        """Where `scons linux-menuconfig` and `linux-savedefconfig` run Kconfig."""
+        return os.path.join(self.work, "menuconfig")
+
     def source_dir(self):
         """self.source, its links brought up to date."""
         link_entries(self.tree.path, self.source, skip=[".git"])
@@ -206,14 +211,14 @@ def _build_kernel(target, source, env, kernel):
 
 
 def _menuconfig(target, source, env, kernel):
-    scratch = os.path.join(kernel.work, "menuconfig")
+    scratch = kernel.menuconfig_dir
     command = _make(env, kernel.source_dir(), scratch, "menuconfig", ccache=False)
     header = f"Kept by `scons linux-menuconfig` for {env['VARIANT']}"
     print(kconfig.configure_interactively(command, source[0].abspath, scratch, kernel.kept, header))
 
 
 def _savedefconfig(target, source, env, kernel):
-    scratch = os.path.join(kernel.work, "menuconfig")
+    scratch = kernel.menuconfig_dir
     os.makedirs(scratch, exist_ok=True)
     copy_if_changed(source[0].abspath, os.path.join(scratch, ".config"))
     kernel.run([_make(env, kernel.source_dir(), scratch, "savedefconfig", ccache=False)])
