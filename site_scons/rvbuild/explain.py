@@ -59,11 +59,12 @@ class Summary:
     def why(self, target, built_before, steps_changed, added=(), removed=()):
         if not built_before:
             return "not built yet"
+        # A pinned tree's anchor file that came or went: built from a tree of the user's, or back.
+        pinned = [os.path.dirname(path) for path in added if _is_pinned_tree(os.path.dirname(path))]
+        if pinned or any(_is_pinned_tree(os.path.dirname(path)) for path in removed):
+            return f"now built from {(pinned or [tree.path for tree in _own_trees(target)] or ['another tree'])[0]}"
         # A dependency list that grew or shrank (a package selected or left out) shifts the others:
         # SCons then compares each with the one that used to be at its place, so say what came and went.
-        pinned = [os.path.dirname(path) for path in added if _is_pinned_tree(os.path.dirname(path))]
-        if pinned or any(_is_pinned_tree(os.path.dirname(path)) for path in removed):  # a tree of the user's
-            return f"now built from {(pinned or [tree.path for tree in _own_trees(target)] or ['another tree'])[0]}"
         causes = [f"{path} added" for path in added] + [f"{path} removed" for path in removed]
         if causes:
             return ", ".join(causes[:3]) + (", ..." if len(causes) > 3 else "")

@@ -43,7 +43,7 @@ import time
 
 from rvbuild import BuildError, interrupt
 from rvbuild.fetch import CHUNK, progress_bar
-from rvbuild.run import run
+from rvbuild.run import Started, run
 
 DECOMPRESS_FLAG = {".xz": "-J", ".bz2": "-j", ".gz": "-z", ".tgz": "-z", ".tar": ""}
 DECOMPRESSOR = {"-J": "xz", "-j": "bzip2", "-z": "gzip"}  # what tar runs for each flag
@@ -328,10 +328,8 @@ class EditSearch:
             return
         made = os.stat(record).st_mtime_ns
         self.tree_edited = os.stat(tree).st_mtime_ns > made  # an entry added, removed or renamed at the top
-        for group in balanced(tree, self.FINDS):
-            output = tempfile.TemporaryFile()
-            command = ["find", *group, "-newer", os.path.abspath(record), "-print0"]
-            self.finds.append((subprocess.Popen(command, cwd=tree, stdout=output, stdin=subprocess.DEVNULL), output))
+        newer = ["-newer", os.path.abspath(record), "-print0"]
+        self.finds = [Started(["find", *group, *newer], cwd=tree) for group in balanced(tree, self.FINDS)]
 
     def found(self):
         """What was changed, as paths relative to the tree ("." the tree itself): files written,
@@ -340,12 +338,8 @@ class EditSearch:
         directory (scons makes a target's directory before it builds it)."""
         if self.paths is None:
             listed = ["."] if self.tree_edited and os.listdir(self.tree) else []
-            for find, output in self.finds:
-                if find.wait() != 0:
-                    raise BuildError(f"find could not look through {self.tree} (status {find.returncode})")
-                with output:
-                    output.seek(0)
-                    listed += output.read().decode(errors="replace").split("\0")
+            for find in self.finds:
+                listed += find.output().split("\0")
             self.paths = sorted(os.path.normpath(path) for path in listed if path)
         return self.paths
 

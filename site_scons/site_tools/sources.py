@@ -54,7 +54,6 @@ class Tree:
     nodes: list
     unpack: dict = None  # how it was unpacked: rvbuild.unpack.unpack's arguments after the archive
     source: object = None  # the Source it was unpacked from: one of its alternatives, maybe
-    name: str = ""  # the folder of $SRC_DIR the component's pinned tree is unpacked to
 
     def content(self):
         """What an unpacked tree holds (sha256 or commit, patches); "" for the user's own tree."""
@@ -136,11 +135,11 @@ class _Identity:
         return self.text
 
 
-def LocalTree(env, path, name=""):
+def LocalTree(env, path):
     path = env.Dir(path).abspath
     kept = env.File(f"#build/.local-trees/{hashlib.sha256(path.encode()).hexdigest()[:16]}").abspath
     identity = env.Value(_Identity(path, env.Dir("#").abspath, kept), name=f"the tree {path}")
-    return Tree(path, [identity], name=name)
+    return Tree(path, [identity])
 
 
 def _patches(env):
@@ -153,7 +152,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None, gene
     `generate`: a command run in the tree once unpacked and patched (["autoreconf", "-fi"])."""
     local = env.get(f"{env.get('COMPONENT')}_src")
     if local:
-        return LocalTree(env, local, name)
+        return LocalTree(env, local)
     tree_dir = env.Dir("$SRC_DIR").Dir(name)
     if tree_dir.abspath in _trees:
         return _trees[tree_dir.abspath]
@@ -198,7 +197,7 @@ def SourceTree(env, source, name, subdir="", anchor="Makefile", inner=None, gene
     )
     env.NoClean(anchor_node, record_node)
     env.Precious(anchor_node, record_node)  # the unpack looks at the tree before it replaces it
-    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked, source, name)
+    tree = _trees[tree_dir.abspath] = Tree(tree_dir.abspath, [anchor_node, identity], unpacked, source)
     return tree
 
 
