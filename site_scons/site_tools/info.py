@@ -44,16 +44,18 @@ COMMANDS = [
 ]
 
 
-def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None, supplier=None):
+def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None, supplier=None, **of):
     """`source` and `tree` as given to and returned by env.SourceTree; neither for the project's own
     components, whose source is their directory (`own_dir`, if not the SConscript's). `supplier` as
-    SPDX names an actor ("Organization: Debian", "Person: Jane Doe"); by default from `source`."""
-    local = env.get(f"{env['COMPONENT']}_src")
+    SPDX names an actor ("Organization: Debian", "Person: Jane Doe"); by default from `source`.
+    `of`: COMPONENT and DEPENDS, if not the environment's (the programs of a build share one)."""
+    of = {"COMPONENT": env.get("COMPONENT"), "DEPENDS": env.get("DEPENDS", []), **of}
+    local = env.get(f"{of['COMPONENT']}_src")
     supplier = supplier or info.supplier_of(source)
     source = getattr(tree, "source", None) or source  # the alternative the tree was unpacked from
     own_dir = None if source else own_dir or env.Dir(".").srcnode()
     component = info.Component(
-        env["COMPONENT"],
+        of["COMPONENT"],
         f"{version} (your tree)" if local else version,
         license,
         list(license_files),
@@ -61,7 +63,7 @@ def Describe(env, version, license, license_files=(), source=None, tree=None, ow
         archive=os.path.join(env["dl"], source.filename) if source and not local else "",
         tree=tree.path if tree else own_dir.abspath,
         unpack=(tree and tree.unpack) or {},
-        depends=list(env.get("DEPENDS", [])),
+        depends=list(of["DEPENDS"]),
         supplier=supplier,
     )
     variants = _VARIANTS

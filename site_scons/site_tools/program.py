@@ -14,6 +14,8 @@ An optional program.py in it says more, in plain assignments (every one optional
     version = "1.0"; license = "MIT"            what `scons info` and `legal-info` say of it
 
 env.UserProgram(directory, build_dir, depends) -> the items (rvbuild.rootfs.ImageFile) the image gets.
+`env` is that of every program of the build directory (hundreds of programs are not hundreds of
+environments): it has no COMPONENT, no DEPENDS.
 
 Like a package, a program is compiled against a sysroot of exactly the libraries it depends on
 (rvbuild.sysroot), build/<variant>/<name>/sysroot/, listed with their checksums in sysroot.list:
@@ -24,6 +26,9 @@ import os
 import runpy
 import shutil
 
+import SCons.Action
+import SCons.Tool
+
 from build_action import action, label
 from rvbuild import BuildError, hosttools, sysroot
 from rvbuild.files import write_if_changed
@@ -32,6 +37,7 @@ from rvbuild.toolchain import compile_with, toolchain_files, userspace_toolchain
 
 C_SUFFIXES = (".c",)
 CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
+_SCANNER = SCons.Tool.SourceFileScanner  # the includes of C and C++ files (and none of object files)
 DEFAULTS = {"files": {}, "cflags": [], "libs": [], "depends": [], "version": "", "license": "the project's own"}
 TYPES = {
     "install": str,
@@ -88,29 +94,36 @@ def UserProgram(env, directory, build_dir, depends=None):
     source_dir = env.Dir(f"#{directory}")
     name = os.path.basename(directory)
     settings = _settings(source_dir.abspath, name)
-    env.Describe(settings["version"] or "-", settings["license"], own_dir=source_dir)
+    env.Describe(
+        settings["version"] or "-", settings["license"], own_dir=source_dir, COMPONENT=name, DEPENDS=settings["depends"]
+    )
     compilers = _compilers(env, build_dir)
     tc = compilers.toolchain
     cxx = any(source.endswith(CXX_SUFFIXES) for source in settings["sources"])
     if cxx and not tc.clang:
         hosttools.require(tc.tool("g++"))
-    staged, assembled = _sysroot(env, build_dir, depends)
+    staged, assembled = _sysroot(compilers.env, build_dir, depends)
     # Relative to the checkout, where SCons runs the compiler: the command lines of every checkout are
     # the same, and so are their CacheDir keys.
     compiler, cppflags, ldflags = sysroot.flags(f"{build_dir}/sysroot", tc, bool(staged))
     cxx_compiler = compiler.replace(tc.tool("gcc"), tc.tool("g++"), 1)
     flags = ["-O2", "-Wall", *tc.cflags.split(), *cppflags.split(), *settings["cflags"]]
-    commands = dict(CC=compile_with(env, compiler, tc.clang), CXX=compile_with(env, cxx_compiler, tc.clang))
-    link = dict(LINK=cxx_compiler if cxx else compiler, LINKFLAGS=[*tc.ldflags.split(), *ldflags.split()])
-    env.VariantDir(build_dir, source_dir, duplicate=False)
-    sources = [f"#{build_dir}/{source}" for source in settings["sources"]]
-    objects = compilers.env.Object(sources, CFLAGS=flags, CXXFLAGS=flags, **commands)
-    # SCons signs the command line, not the compiler binary: add the compiler's version, and what
-    # SCons would have added itself, the file the first word of each command runs.
-    runs = [commands["CC"], *([commands["CXX"]] if cxx else [])]
-    compilers.env.Depends(objects, [*compilers.runs(*runs), *compilers.identity[cxx], *(assembled or [])])
-    program = compilers.env.Program(f"#{build_dir}/{name}", objects, LIBS=settings["libs"], **link)
-    compilers.env.Depends(program, [*compilers.runs(link["LINK"]), *(assembled or [])])
+    objects = []
+    for source in settings["sources"]:
+        step = "CXX" if source.endswith(CXX_SUFFIXES) else "CC"
+        runs = compile_with(env, cxx_compiler if step == "CXX" else compiler, tc.clang)
+        command = [*runs.split(), "-o", "$TARGET", "-c", *flags, "$SOURCE"]
+        objects += compilers.command(
+            f"#{build_dir}/{os.path.splitext(source)[0]}.o", source_dir.File(source), command, step
+        )
+        # SCons signs the command line, not the compiler: add its version and the file it runs.
+        compilers.env.Depends(objects[-1], [*compilers.runs(runs), *compilers.identity[cxx], *(assembled or [])])
+    linker = cxx_compiler if cxx else compiler
+    command = [*linker.split(), "-o", "$TARGET", *tc.ldflags.split(), *ldflags.split(), "$SOURCES"]
+    program = compilers.command(
+        f"#{build_dir}/{name}", objects, [*command, *(f"-l{lib}" for lib in settings["libs"])], "LINK"
+    )
+    compilers.env.Depends(program, [*compilers.runs(linker), *(assembled or [])])
     installed = [ImageFile(program[0], settings["install"])]
     for file, path in settings["files"].items():
         node = source_dir.File(file)
@@ -121,23 +134,26 @@ def UserProgram(env, directory, build_dir, depends=None):
 
 
 class _Compilers:
-    """What the programs of a build directory are compiled and linked in: an environment with SCons'
-    C and C++ builders, made once (made for each program, it was most of what a program added to
-    a null build), to which each program gives its own commands, flags and libraries as overrides."""
+    """What the programs of a build directory are compiled and linked in, made once: an environment,
+    and the toolchain's identity. Each compile and link is a command of its own, written out: SCons'
+    Object and Program builders, for their generality (suffixes, source builders, include paths
+    and defines substituted anew for every signature), were most of what a program cost a null build."""
 
     def __init__(self, env):
         self.toolchain = tc = userspace_toolchain(env)
-        self.env = env.Clone(
-            tools=["cc", "cxx", "link"],  # not gcc and g++: they would run the compilers to ask their version
-            # SCons makes a target depend on the file the first word of its command runs, looked up
-            # anew for every target from its whole command line, substituted: self.runs instead.
-            IMPLICIT_COMMAND_DEPENDENCIES=0,
-        )
+        # SCons makes a target depend on the file the first word of its command runs, looked up
+        # anew for every target from its whole command line, substituted: self.runs instead.
+        self.env = env.Clone(IMPLICIT_COMMAND_DEPENDENCIES=0)
         for step in ("CC", "CXX", "LINK"):
             label(self.env, step)
         # The toolchain's identity and own files, for programs in C and for those with C++ sources.
         self.identity = {cxx: [env.Value(tc.identity()), *toolchain_files(env, tc, cxx)] for cxx in (False, True)}
         self._found = {}
+
+    def command(self, target, sources, words, step):
+        """`target` made by the command `words` (its arguments, each one word), shown as ${step}COMSTR."""
+        made = SCons.Action.Action([words], f"${step}COMSTR")
+        return self.env.Command(target, sources, made, target_factory=self.env.File, source_scanner=_SCANNER)
 
     def runs(self, *commands):
         """The files the first words of `commands` run, each word looked up on the PATH once."""
