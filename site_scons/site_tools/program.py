@@ -27,12 +27,14 @@ import runpy
 import shutil
 
 import SCons.Action
+import SCons.Defaults
 import SCons.Tool
 
 from build_action import action, label
 from rvbuild import BuildError, hosttools, sysroot
 from rvbuild.files import write_if_changed
 from rvbuild.rootfs import ImageFile
+from rvbuild.steps import comstr as steps_comstr
 from rvbuild.toolchain import compile_with, toolchain_files, userspace_toolchain
 
 C_SUFFIXES = (".c",)
@@ -108,22 +110,21 @@ def UserProgram(env, directory, build_dir, depends=None):
     compiler, cppflags, ldflags = sysroot.flags(f"{build_dir}/sysroot", tc, bool(staged))
     cxx_compiler = compiler.replace(tc.tool("gcc"), tc.tool("g++"), 1)
     flags = ["-O2", "-Wall", *tc.cflags.split(), *cppflags.split(), *settings["cflags"]]
-    objects = []
+    compiles = []
     for source in settings["sources"]:
         step = "CXX" if source.endswith(CXX_SUFFIXES) else "CC"
         runs = compile_with(env, cxx_compiler if step == "CXX" else compiler, tc.clang)
-        command = [*runs.split(), "-o", "$TARGET", "-c", *flags, "$SOURCE"]
-        objects += compilers.command(
-            f"#{build_dir}/{os.path.splitext(source)[0]}.o", source_dir.File(source), command, step
-        )
-        # SCons signs the command line, not the compiler: add its version and the file it runs.
-        compilers.env.Depends(objects[-1], [*compilers.runs(runs), *compilers.identity[cxx], *(assembled or [])])
+        made = f"{build_dir}/{os.path.splitext(source)[0]}.o"
+        compiles.append((step, made, [*runs.split(), "-o", made, "-c", *flags, source_dir.File(source).path]))
     linker = cxx_compiler if cxx else compiler
-    command = [*linker.split(), "-o", "$TARGET", *tc.ldflags.split(), *ldflags.split(), "$SOURCES"]
-    program = compilers.command(
-        f"#{build_dir}/{name}", objects, [*command, *(f"-l{lib}" for lib in settings["libs"])], "LINK"
+    libs = [f"-l{lib}" for lib in settings["libs"]]
+    link = [*linker.split(), "-o", "$TARGET", *tc.ldflags.split(), *ldflags.split(), *(c[1] for c in compiles), *libs]
+    program = compilers.program(
+        f"#{build_dir}/{name}", [source_dir.File(s) for s in settings["sources"]], compiles, link
     )
-    compilers.env.Depends(program, [*compilers.runs(linker), *(assembled or [])])
+    # SCons signs the command lines, not the compilers: add their version and the files they run.
+    runs = [words[0] for _, _, words in compiles] + [link[0]]
+    compilers.env.Depends(program, [*compilers.runs(*runs), *compilers.identity[cxx], *(assembled or [])])
     installed = [ImageFile(program[0], settings["install"])]
     for file, path in settings["files"].items():
         node = source_dir.File(file)
@@ -150,10 +151,18 @@ class _Compilers:
         self.identity = {cxx: [env.Value(tc.identity()), *toolchain_files(env, tc, cxx)] for cxx in (False, True)}
         self._found = {}
 
-    def command(self, target, sources, words, step):
-        """`target` made by the command `words` (its arguments, each one word), shown as ${step}COMSTR."""
-        made = SCons.Action.Action([words], f"${step}COMSTR")
-        return self.env.Command(target, sources, made, target_factory=self.env.File, source_scanner=_SCANNER)
+    def program(self, target, sources, compiles, link):
+        """`target` linked by the command `link` from the objects `compiles` (label, object, command)
+        make of `sources`: one target, so that a program is two nodes (its binary, its source), where
+        a target for each object made it three, and a null build check a third more. The objects
+        are ccache's to keep; a changed source recompiles them all, each other one a ccache hit."""
+        dirs = sorted({os.path.dirname(made) for _, made, _ in compiles} - {os.path.dirname(target[1:])})
+        steps = [SCons.Defaults.Mkdir(d) for d in dirs]
+        steps += [SCons.Action.Action([words], steps_comstr(step, made)) for step, made, words in compiles]
+        steps.append(SCons.Action.Action([link], "$LINKCOMSTR"))
+        program = self.env.Command(target, sources, steps, target_factory=self.env.File, source_scanner=_SCANNER)
+        self.env.Clean(program, [made for _, made, _ in compiles])
+        return program
 
     def runs(self, *commands):
         """The files the first words of `commands` run, each word looked up on the PATH once."""
