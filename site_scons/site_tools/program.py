@@ -1,5 +1,6 @@
-"""SCons tool: the user's own programs, programs/<name>/, compiled with SCons' C and C++ builders
-for the variant's target, statically.
+"""SCons tool: the user's own programs, programs/<name>/, compiled for the variant's target,
+statically: one SCons target each (its compiles and its link one action, with SCons' C scanner
+for the headers its sources include), through ccache.
 
 A folder of C (.c) and C++ (.cc, .cpp, .cxx) files is a program, installed as /usr/bin/<name>.
 An optional program.py in it says more, in plain assignments (every one optional):
@@ -80,7 +81,7 @@ def _sysroot(env, build_dir, depends):
     """({path: node} of the libraries' files, the step that assembles its sysroot or None) of a
     program that `depends` on libraries. A sysroot left by an earlier build is removed."""
     staged = sysroot.files(sysroot.closure(depends))
-    root = env.Dir(f"#{build_dir}/sysroot").abspath
+    root = os.path.join(env.Dir("#").abspath, build_dir, "sysroot")  # no node made for most programs' none
     if not staged and not os.path.isdir(root):
         return staged, None
     wanted = {path: node.abspath for path, node in staged.items()}
@@ -145,8 +146,7 @@ class _Compilers:
         # SCons makes a target depend on the file the first word of its command runs, looked up
         # anew for every target from its whole command line, substituted: self.runs instead.
         self.env = env.Clone(IMPLICIT_COMMAND_DEPENDENCIES=0)
-        for step in ("CC", "CXX", "LINK"):
-            label(self.env, step)
+        label(self.env, "LINK")
         # The toolchain's identity and own files, for programs in C and for those with C++ sources.
         self.identity = {cxx: [env.Value(tc.identity()), *toolchain_files(env, tc, cxx)] for cxx in (False, True)}
         self._found = {}

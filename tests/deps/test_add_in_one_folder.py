@@ -47,6 +47,25 @@ def test_a_new_program_folder_is_built_and_installed_with_nothing_else_touched(p
     assert "loud = yes" in debugfs(image(project), "cat /etc/greet.conf")
 
 
+def test_a_program_of_several_files_rebuilds_for_its_own_header_and_the_image_only_if_its_bytes_change(project):
+    write(project, "programs/counter/src/main.c", '#include "count.h"\nint main(void) { return count(); }\n')
+    write(project, "programs/counter/lib/count.c", '#include "../src/count.h"\nint count(void) { return STEP; }\n')
+    write(project, "programs/counter/src/count.h", "#define STEP 1\nint count(void);\n")
+    write(project, "programs/counter/program.py", 'sources = ["src/main.c", "lib/count.c"]\n')
+    labels, components, _ = project.build()
+    assert components == {"counter", "rootfs"} and {"CC", "LINK", "ROOTFS"} <= labels
+    binary = project.file("build/rv64/counter/counter")
+    built = open(binary, "rb").read()
+    # A comment in the header both sources include: both recompile, the same bytes, not a new image.
+    project.edit("programs/counter/src/count.h", lambda text: text + "/* one step */\n")
+    labels, components, _ = project.build()
+    assert components == {"counter"} and labels == {"CC", "LINK"} and open(binary, "rb").read() == built
+    project.edit("programs/counter/src/count.h", lambda text: text.replace("STEP 1", "STEP 2"))
+    assert project.build()[1] == {"counter", "rootfs"}
+    assert project.up_to_date()
+    assert "Removed build/rv64/counter/lib/count.o" in project.scons("-c", "-n", "image").stdout  # objects too
+
+
 def test_overlays_for_all_variants_and_for_one_rebuild_only_the_image_owned_by_root(project):
     write(project, "overlays/common/etc/issue", "rvbuild test image\n")
     write(project, "overlays/rv64/etc/init.d/S50demo", "#!/bin/sh\necho demo $1\n", 0o775)
