@@ -44,12 +44,12 @@ COMMANDS = [
 ]
 
 
-def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None, supplier=None, **of):
+def Describe(env, version, license, license_files=(), source=None, tree=None, own_dir=None, supplier=None, **variables):
     """`source` and `tree` as given to and returned by env.SourceTree; neither for the project's own
     components, whose source is their directory (`own_dir`, if not the SConscript's). `supplier` as
     SPDX names an actor ("Organization: Debian", "Person: Jane Doe"); by default from `source`.
-    `of`: COMPONENT and DEPENDS, if not the environment's (the programs of a build share one)."""
-    of = {"COMPONENT": env.get("COMPONENT"), "DEPENDS": env.get("DEPENDS", []), **of}
+    `variables`: COMPONENT and DEPENDS, if not the environment's (the programs of a build share one)."""
+    of = {"COMPONENT": env.get("COMPONENT"), "DEPENDS": env.get("DEPENDS", []), **variables}
     local = env.get(f"{of['COMPONENT']}_src")
     supplier = supplier or info.supplier_of(source)
     source = getattr(tree, "source", None) or source  # the alternative the tree was unpacked from

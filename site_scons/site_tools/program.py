@@ -114,9 +114,9 @@ def UserProgram(env, directory, build_dir, depends=None):
     compiles = []
     for source in settings["sources"]:
         step = "CXX" if source.endswith(CXX_SUFFIXES) else "CC"
-        runs = compile_with(env, cxx_compiler if step == "CXX" else compiler, tc.clang)
+        command = compile_with(env, cxx_compiler if step == "CXX" else compiler, tc.clang).split()
         made = f"{build_dir}/{os.path.splitext(source)[0]}.o"
-        compiles.append((step, made, [*runs.split(), "-o", made, "-c", *flags, source_dir.File(source).path]))
+        compiles.append((step, made, [*command, "-o", made, "-c", *flags, source_dir.File(source).path]))
     linker = cxx_compiler if cxx else compiler
     libs = [f"-l{lib}" for lib in settings["libs"]]
     link = [*linker.split(), "-o", "$TARGET", *tc.ldflags.split(), *ldflags.split(), *(c[1] for c in compiles), *libs]
@@ -154,8 +154,8 @@ class _Compilers:
     def program(self, target, sources, compiles, link):
         """`target` linked by the command `link` from the objects `compiles` (label, object, command)
         make of `sources`: one target, so that a program is two nodes (its binary, its source), where
-        a target for each object made it three, and a null build check a third more. The objects
-        are ccache's to keep; a changed source recompiles them all, each other one a ccache hit."""
+        a target for each object made it three, and a null build checked a third more. The objects
+        are left to ccache: a changed source recompiles them all, the unchanged ones from ccache."""
         dirs = sorted({os.path.dirname(made) for _, made, _ in compiles} - {os.path.dirname(target[1:])})
         steps = [SCons.Defaults.Mkdir(d) for d in dirs]
         steps += [SCons.Action.Action([words], steps_comstr(step, made)) for step, made, words in compiles]
