@@ -111,18 +111,16 @@ def UserProgram(env, directory, build_dir, depends=None):
     compiler, cppflags, ldflags = sysroot.flags(f"{build_dir}/sysroot", tc, bool(staged))
     cxx_compiler = compiler.replace(tc.tool("gcc"), tc.tool("g++"), 1)
     flags = ["-O2", "-Wall", *tc.cflags.split(), *cppflags.split(), *settings["cflags"]]
-    compiles = []
-    for source in settings["sources"]:
+    sources, compiles = [source_dir.File(source) for source in settings["sources"]], []
+    for source, node in zip(settings["sources"], sources, strict=True):
         step = "CXX" if source.endswith(CXX_SUFFIXES) else "CC"
         command = compile_with(env, cxx_compiler if step == "CXX" else compiler, tc.clang).split()
         made = f"{build_dir}/{os.path.splitext(source)[0]}.o"
-        compiles.append((step, made, [*command, "-o", made, "-c", *flags, source_dir.File(source).path]))
+        compiles.append((step, made, [*command, "-o", made, "-c", *flags, node.path]))
     linker = cxx_compiler if cxx else compiler
     libs = [f"-l{lib}" for lib in settings["libs"]]
     link = [*linker.split(), "-o", "$TARGET", *tc.ldflags.split(), *ldflags.split(), *(c[1] for c in compiles), *libs]
-    program = compilers.program(
-        f"#{build_dir}/{name}", [source_dir.File(s) for s in settings["sources"]], compiles, link
-    )
+    program = compilers.program(f"#{build_dir}/{name}", sources, compiles, link)
     # SCons signs the command lines, not the compilers: add their version and the files they run.
     runs = [words[0] for _, _, words in compiles] + [link[0]]
     compilers.env.Depends(program, [*compilers.runs(*runs), *compilers.identity[cxx], *(assembled or [])])
@@ -172,11 +170,11 @@ class _Compilers:
         return [self.env.File(self._found[word]) for word in sorted(words) if self._found[word]]
 
 
-_COMPILERS = {}  # by build directory, userspace toolchain and its extra flags
+_COMPILERS = {}  # by build directory: its programs share one environment, so one toolchain
 
 
 def _compilers(env, build_dir):
-    key = (os.path.dirname(build_dir), env["USERSPACE_TOOLCHAIN"], env.get("userspace_cflags", ""))
+    key = os.path.dirname(build_dir)
     if key not in _COMPILERS:
         _COMPILERS[key] = _Compilers(env)
     return _COMPILERS[key]
