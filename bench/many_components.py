@@ -3,7 +3,10 @@
 
 `scons image` with nothing to do, with the shipped components and with N extra programs of one
 small C file each (programs/many<i>/): the median of each (wall clock, and CPU time, steadier on a
-busy machine), what each extra component adds in ms, and whether the goal is met.
+busy machine), what each extra component adds in ms, and whether the goal is met. Then SCons
+alone, in the same hour (this machine's speed drifts by half from one hour to the next): an
+SConstruct of no targets, and one of N targets of one source each copied by a command, taken in
+turns: what SCons itself costs to start and for each target it finds up to date.
 
     .venv/bin/python bench/many_components.py [--components N] [--runs N] [--profile FILE] [--scratch DIR]
 
@@ -40,6 +43,39 @@ int main(void)
 \treturn 0;
 }}
 """
+
+
+FLOOR_SCONSTRUCT = """# bench/many_components.py: SCons alone, N targets of one source each
+env = Environment(tools=[])
+for index in range(int(ARGUMENTS["n"])):
+    env.Command(f"out/{index:04}", f"src/{index:04}.c", [["cp", "$SOURCE", "$TARGET"]])
+"""
+
+
+def scons_alone(folder, count, runs, env):
+    """Null builds of FLOOR_SCONSTRUCT with no targets and with `count`, taken in turns (after one
+    untimed build of each): the two medians of wall-clock seconds."""
+    times = {0: [], count: []}
+    for targets in times:
+        os.makedirs(f"{folder}/{targets}/src", exist_ok=True)
+        with open(f"{folder}/{targets}/SConstruct", "w") as f:
+            f.write(FLOOR_SCONSTRUCT)
+        for index in range(targets):
+            with open(f"{folder}/{targets}/src/{index:04}.c", "w") as f:
+                f.write(PROGRAM.format(index=index))
+    for run in range(runs + 1):
+        for targets, taken in times.items():
+            started = time.monotonic()
+            subprocess.run(
+                [sys.executable, "-m", "SCons", "-Q", f"n={targets}"],
+                cwd=f"{folder}/{targets}",
+                env=env,
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
+            if run:  # the first builds the targets
+                taken.append(time.monotonic() - started)
+    return [statistics.median(taken) for taken in times.values()]
 
 
 class Clone:
@@ -117,6 +153,8 @@ def main():
         grown = clone.null_builds(args.components, args.runs)
         if args.profile:
             clone.scons("image", f"--profile={os.path.abspath(args.profile)}")
+        print("timing SCons alone", flush=True)
+        alone, alone_more = scons_alone(f"{scratch}/scons-alone", args.components, args.runs, clone.env)
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -138,6 +176,8 @@ def main():
     met = "met" if projected <= GOAL[1] else "NOT MET"
     at = "" if args.components == GOAL[0] else f" (projected from {args.components}: {projected:.2f} s)"
     print(f"  goal: at most {GOAL[1]} s with {GOAL[0]} extra components{at}: {met}")
+    per_target = (alone_more - alone) / args.components * 1000 if args.components else 0.0
+    print(f"SCons alone, in turns, median of {args.runs}: {alone:.2f} s with no targets, {per_target:.2f} ms a target")
     if args.profile:
         print(f"(profile of a null build with {args.components} extra programs: {args.profile})")
 
