@@ -26,21 +26,25 @@ def _failure(error, target):
     return SCons.Errors.BuildError(node=target, errstr=said, exitstatus=2)
 
 
-class _Step:
-    """What an action runs: `function(target, source, env, **arguments)`, timed if it has a label."""
+class _Step(functools.partial):
+    """What an action runs: `function(target, source, env, **arguments)`, timed if it has a label
+    (_run_step). SCons signs a callable by reading its code when the action is made, for every
+    action; of a partial, which has no code of its own, it asks get_contents instead, when it
+    needs the signature: the step's is `function`'s code (and `signature`), read once."""
 
-    def __init__(self, function, label, arguments):
-        self.function, self.label, self.arguments = function, label, arguments
+    def get_contents(self, target, source, env):
+        return self.signature
 
-    def __call__(self, target, source, env):
-        started = time.time()
-        try:
-            return self.function(target, source, env, **self.arguments)
-        except (BuildError, OSError) as error:
-            raise _failure(error, target[0]) from None
-        finally:
-            if self.label:
-                info.record_step(target[0].path, started, time.time())
+
+def _run_step(function, label, arguments, target, source, env):
+    started = time.time()
+    try:
+        return function(target, source, env, **arguments)
+    except (BuildError, OSError) as error:
+        raise _failure(error, target[0]) from None
+    finally:
+        if label:
+            info.record_step(target[0].path, started, time.time())
 
 
 def action(function, label=None, signature="", **arguments):
@@ -48,10 +52,9 @@ def action(function, label=None, signature="", **arguments):
     `label`). `arguments` are the step's own (its tree, its log); its signature is `function`'s code
     and `signature`: what else decides its output, written without the checkout's path. Build steps
     (those with a label) are timed for `scons build-time`."""
-    step = SCons.Action.Action(_Step(function, label, arguments), f"${label}COMSTR" if label else None)
-    # SCons signs a callable by its code alone: the step's is `function` (and `signature`), not _Step's.
-    step.funccontents = _code_signature(function) + signature.encode()
-    return step
+    step = _Step(_run_step, function, label, arguments)
+    step.signature = _code_signature(function) + signature.encode()
+    return SCons.Action.Action(step, f"${label}COMSTR" if label else None)
 
 
 @functools.cache
