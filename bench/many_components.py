@@ -6,9 +6,12 @@ small C file each (programs/many<i>/): the median of each (wall clock, and CPU t
 busy machine), what each extra component adds in ms, and whether the goal is met. Then SCons
 alone, in the same hour (this machine's speed drifts by half from one hour to the next): an
 SConstruct of no targets, and one of N targets of one source each copied by a command, taken in
-turns: what SCons itself costs to start and for each target it finds up to date.
+turns: what SCons itself costs to start and for each target it finds up to date. With
+--instructions, each of the four is also counted in instructions by valgrind's callgrind (one run
+each, about a minute in all): a figure that does not drift with the hour.
 
-    .venv/bin/python bench/many_components.py [--components N] [--runs N] [--profile FILE] [--scratch DIR]
+    .venv/bin/python bench/many_components.py [--components N] [--runs N] [--instructions] [--profile FILE]
+        [--scratch DIR]
 
 Everything runs in a scratch clone of this checkout's HEAD (removed at the end unless --scratch
 names a folder to keep, and to reuse: its build/ is kept), with links to this checkout's downloads
@@ -52,9 +55,26 @@ for index in range(int(ARGUMENTS["n"])):
 """
 
 
-def scons_alone(folder, count, runs, env):
+def instructions(command, cwd, env):
+    """The instructions `command` runs, all its threads (not the processes it starts), by callgrind."""
+    counted = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = [line.split()[-1] for line in counted.stderr.splitlines() if "Collected :" in line]
+    if counted.returncode != 0 or not said:
+        sys.exit(f"many_components: `{' '.join(command)}` under callgrind failed in {cwd}")
+    return int(said[0])
+
+
+def scons_alone(folder, count, runs, env, count_instructions=False):
     """Null builds of FLOOR_SCONSTRUCT with no targets and with `count`, taken in turns (after one
-    untimed build of each): the two medians of wall-clock seconds."""
+    untimed build of each): the two medians of wall-clock seconds, and the two instruction counts
+    (or None)."""
     times = {0: [], count: []}
     for targets in times:
         os.makedirs(f"{folder}/{targets}/src", exist_ok=True)
@@ -75,7 +95,10 @@ def scons_alone(folder, count, runs, env):
             )
             if run:  # the first builds the targets
                 taken.append(time.monotonic() - started)
-    return [statistics.median(taken) for taken in times.values()]
+    medians = [statistics.median(taken) for taken in times.values()]
+    if not count_instructions:
+        return medians, None
+    return medians, [instructions([sys.executable, "-m", "SCons", "-Q", f"n={n}"], f"{folder}/{n}", env) for n in times]
 
 
 class Clone:
@@ -119,22 +142,28 @@ class Clone:
                 with open(path, "w") as f:
                     f.write(PROGRAM.format(index=index))
 
-    def null_builds(self, count, runs):
-        """With `count` extra programs, built first (untimed), `runs` null builds' (wall, CPU) seconds."""
+    def null_builds(self, count, runs, count_instructions=False):
+        """With `count` extra programs, built first (untimed), `runs` null builds' (wall, CPU) seconds,
+        and the instructions of one more (or None)."""
         self.set_programs(count)
         self.scons("image")
         self.scons("image")  # the first after a change may still write Python's bytecode
-        return [(self.scons("image"), self.cpu) for _ in range(runs)]
+        times = [(self.scons("image"), self.cpu) for _ in range(runs)]
+        command = [sys.executable, "-m", "SCons", "-Q", "image", *self.options]
+        return times, instructions(command, self.path, self.env) if count_instructions else None
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--components", type=int, default=GOAL[0], help=f"extra programs (default {GOAL[0]})")
     parser.add_argument("--runs", type=int, default=7, help="null builds timed each way, the median shown (default 7)")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions (needs valgrind)")
     parser.add_argument("--profile", help="also write an SCons --profile of a null build with the extra programs")
     parser.add_argument("--dl", default=f"{ROOT}/dl", help="download cache (default this checkout's dl/)")
     parser.add_argument("--scratch", help="the scratch clone's folder, kept afterwards (made if missing)")
     args = parser.parse_args()
+    if args.instructions and not shutil.which("valgrind"):
+        sys.exit("many_components: --instructions counts with valgrind, which is missing: apt-get install valgrind")
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -148,13 +177,15 @@ def main():
         clone = Clone(path, downloads_without_trees(args.dl, f"{scratch}/dl"), log)
         print(f"rvbuild {head[:12]} in {path}; scons' output in {log}", flush=True)
         print("building the shipped components, then timing null builds (the first build is untimed)", flush=True)
-        shipped = clone.null_builds(0, args.runs)
+        shipped, shipped_instructions = clone.null_builds(0, args.runs, args.instructions)
         print(f"building {args.components} extra programs, then timing null builds", flush=True)
-        grown = clone.null_builds(args.components, args.runs)
+        grown, grown_instructions = clone.null_builds(args.components, args.runs, args.instructions)
         if args.profile:
             clone.scons("image", f"--profile={os.path.abspath(args.profile)}")
         print("timing SCons alone", flush=True)
-        alone, alone_more = scons_alone(f"{scratch}/scons-alone", args.components, args.runs, clone.env)
+        (alone, alone_more), alone_instructions = scons_alone(
+            f"{scratch}/scons-alone", args.components, args.runs, clone.env, args.instructions
+        )
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -178,6 +209,15 @@ def main():
     print(f"  goal: at most {GOAL[1]} s with {GOAL[0]} extra components{at}: {met}")
     per_target = (alone_more - alone) / args.components * 1000 if args.components else 0.0
     print(f"SCons alone, in turns, median of {args.runs}: {alone:.2f} s with no targets, {per_target:.2f} ms a target")
+    if args.instructions:
+        print("instructions, by callgrind (the same whatever the hour):")
+        for name, (base_count, more_count) in (
+            ("rvbuild", (shipped_instructions, grown_instructions)),
+            ("SCons alone", alone_instructions),
+        ):
+            each = (more_count - base_count) / args.components / 1e6 if args.components else 0.0
+            counts = f"{base_count / 1e9:.3f} G, {more_count / 1e9:.3f} G with {args.components}"
+            print(f"  {name + ':':<30} {counts}: {each:.2f} M each")
     if args.profile:
         print(f"(profile of a null build with {args.components} extra programs: {args.profile})")
 
