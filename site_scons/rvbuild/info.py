@@ -5,7 +5,6 @@ Each component describes itself (version, licence, where its source comes from);
 its settings and outputs. Build steps are timed as they run and appended to a log per variant.
 """
 
-import csv
 import io
 import json
 import os
@@ -97,6 +96,8 @@ class Variant:
 
     def manifest_csv(self):
         """legal-info's manifest: one row per component."""
+        import csv  # here, not at the top: most builds never need it
+
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["component", "version", "license", "license files", "source", "sha256 or commit", "from"])

@@ -4,7 +4,6 @@ the module tree of an image with depmod's data."""
 import io
 import os
 import shutil
-import tarfile
 
 from rvbuild import BUILD_EPOCH, BuildError
 from rvbuild.run import run
@@ -22,6 +21,8 @@ def pack(directory):
         for name in files
         if not os.path.islink(os.path.join(parent, name))
     )
+    import tarfile  # here, not at the top: most builds never need it
+
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name in names:
@@ -38,6 +39,8 @@ def install(root, archive, release, extra=()):
     module files in its extra/; returns that directory."""
     directory = os.path.join(root, "lib/modules", release)
     os.makedirs(os.path.join(directory, EXTRA), exist_ok=True)
+    import tarfile
+
     with tarfile.open(archive) as tar:
         # pack() writes regular files with relative names only; refuse anything else. (Not
         # extractall's filter=: Debian 12's Python 3.11.2 predates it.)

@@ -9,7 +9,6 @@ import dataclasses
 import datetime
 import os
 import shutil
-import socket
 import subprocess
 
 from rvbuild import BuildError
@@ -207,6 +206,8 @@ def ssh_command(key, known_hosts, port, *remote):
 def require_free_port(port, purpose="SSH", option="ssh_port"):
     """Fail unless QEMU can listen on 127.0.0.1:`port` for the SSH forward (or its gdb stub), which
     it cannot share (QEMU itself would stop with "Could not set up host forwarding rule")."""
+    import socket  # here, not at the top: most builds never need it
+
     with socket.socket() as probe:
         # What QEMU's user network sets too: a port left in TIME_WAIT is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -221,6 +222,8 @@ def require_free_port(port, purpose="SSH", option="ssh_port"):
 
 
 def free_port():
+    import socket
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -9,7 +9,7 @@ waits for nor holds the lock.
 import SCons.Script
 
 from build_action import action
-from rvbuild import BuildError, bisect, guest_tests, hosttools
+from rvbuild import BuildError, bisect, hosttools
 from rvbuild import options as checked
 from rvbuild.commands import BOOL, Command, Option
 from rvbuild.explain import SUMMARY
@@ -28,6 +28,8 @@ def _check(env):
     if bool(env["test"]) == bool(env["cmd"]):
         raise BuildError("scons bisect judges each commit by one guest test or one command: add test=NAME or cmd=...")
     if env["test"]:
+        from rvbuild import guest_tests  # here, not at the top: most builds never need it
+
         guest_tests.chosen(env.Dir(env["guest_tests"]).path, env["test"])
     if env["bisect_step"]:
         raise BuildError("bisect_step=1 is how scons bisect builds its steps; leave it out")

@@ -15,7 +15,7 @@ import SCons.Script
 import SCons.Script.Main
 
 from build_action import action
-from rvbuild import BuildError, guest, guest_tests, hosttools, qemu
+from rvbuild import BuildError, guest, hosttools, qemu
 from rvbuild.commands import PATH, Command, Option
 from rvbuild.explain import SUMMARY
 from rvbuild.files import write_if_changed
@@ -41,6 +41,8 @@ def _check_test(env):
 
 
 def _tests(env):
+    from rvbuild import guest_tests  # here, not at the top: most builds never need it
+
     return guest_tests.chosen(env.Dir(env["guest_tests"]).path, env["test"])
 
 
@@ -118,6 +120,8 @@ def _run(target, source, env, machine):
 
 
 def _test(target, source, env, machine):
+    from rvbuild import guest_tests
+
     _close_build_summary()
     variant, tests = env["VARIANT"], _tests(env)
     chosen = [test for test in tests if test.is_for(variant)]
