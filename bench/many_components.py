@@ -55,6 +55,11 @@ for index in range(int(ARGUMENTS["n"])):
 """
 
 
+def scons_command(*args):
+    """The command line of `scons -Q args`, run by this Python."""
+    return [sys.executable, "-m", "SCons", "-Q", *args]
+
+
 def instructions(command, cwd, env):
     """The instructions `command` runs, all its threads (not the processes it starts), by callgrind."""
     counted = subprocess.run(
@@ -87,7 +92,7 @@ def scons_alone(folder, count, runs, env, count_instructions=False):
         for targets, taken in times.items():
             started = time.monotonic()
             subprocess.run(
-                [sys.executable, "-m", "SCons", "-Q", f"n={targets}"],
+                scons_command(f"n={targets}"),
                 cwd=f"{folder}/{targets}",
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -98,7 +103,7 @@ def scons_alone(folder, count, runs, env, count_instructions=False):
     medians = [statistics.median(taken) for taken in times.values()]
     if not count_instructions:
         return medians, None
-    return medians, [instructions([sys.executable, "-m", "SCons", "-Q", f"n={n}"], f"{folder}/{n}", env) for n in times]
+    return medians, [instructions(scons_command(f"n={n}"), f"{folder}/{n}", env) for n in times]
 
 
 class Clone:
@@ -116,7 +121,7 @@ class Clone:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.monotonic()
             status = subprocess.run(
-                [sys.executable, "-m", "SCons", "-Q", *args, *self.options],
+                scons_command(*args, *self.options),
                 cwd=self.path,
                 env=self.env,
                 stdout=log,
@@ -149,8 +154,9 @@ class Clone:
         self.scons("image")
         self.scons("image")  # the first after a change may still write Python's bytecode
         times = [(self.scons("image"), self.cpu) for _ in range(runs)]
-        command = [sys.executable, "-m", "SCons", "-Q", "image", *self.options]
-        return times, instructions(command, self.path, self.env) if count_instructions else None
+        if not count_instructions:
+            return times, None
+        return times, instructions(scons_command("image", *self.options), self.path, self.env)
 
 
 def main():
